@@ -1,0 +1,53 @@
+# The course repository's commands. `make help` lists them; every target that needs Python creates
+# the virtual environment first, so a bare machine needs only python3 (with venv) and make.
+
+# The distribution's python3 when there is one: a worker dropped to an unprivileged user must be
+# able to start the interpreter, and a pyenv or conda build in a private home folder is unreadable.
+SYSTEM_PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+COURSEKIT := $(PY) -m coursekit
+STAMP := $(VENV)/.installed
+HW ?=
+SUBMISSION ?=
+RESULTS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help venv demo test stencils verify grade bench clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo "  HW is one of: $$(ls assignments | tr '\n' ' ')"
+
+$(STAMP): pyproject.toml
+	@test -n "$(SYSTEM_PYTHON)" || { echo "error: no python3 found; install Python 3.11+ with venv"; exit 1; }
+	@echo "creating the environment in $(VENV) (once; a few minutes)"
+	$(SYSTEM_PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	@touch $(STAMP)
+
+venv: $(STAMP) ## create or update the virtual environment
+
+demo: $(STAMP) ## the main job, offline: stencils, public tests on reference and stencil, a points table
+	$(COURSEKIT) demo
+
+test: $(STAMP) ## the project's whole test suite (what CI runs)
+	$(PY) -m pytest -q
+
+stencils: $(STAMP) ## regenerate stencils/ from solutions/
+	$(COURSEKIT) stencils
+
+verify: $(STAMP) ## reference full marks, stencil zero, known-bad exact scores (HW=week)
+	$(COURSEKIT) verify $(HW)
+
+grade: $(STAMP) ## grade one submission as Gradescope would (HW=week SUBMISSION=path [RESULTS=file])
+	@test -n "$(HW)" -a -n "$(SUBMISSION)" || { echo "usage: make grade HW=<week> SUBMISSION=<folder or zip> [RESULTS=<file>]"; exit 2; }
+	$(COURSEKIT) grade $(HW) $(SUBMISSION) $(if $(RESULTS),--results $(RESULTS))
+
+bench: $(STAMP) ## grading time, peak memory and harness overhead per week
+	$(COURSEKIT) bench $(HW)
+
+clean: ## remove build outputs (dist/, caches); keeps the environment
+	rm -rf dist .pytest_cache
+	find . -name __pycache__ -type d -prune -not -path './$(VENV)/*' -exec rm -rf {} +

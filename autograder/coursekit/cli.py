@@ -1,0 +1,69 @@
+"""The command line. Each subcommand is a keyword-only ``main()`` in ``coursekit.commands``, so the
+command line and the Python API are the same functions; heavy imports happen inside them.
+
+    coursekit stencils [--check]
+    coursekit demo
+    coursekit grade HW SUBMISSION [--results FILE]
+    coursekit verify [HW]
+    coursekit bench [HW]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="coursekit", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("stencils", help="regenerate stencils/ from solutions/")
+    p.add_argument("weeks", nargs="*", help="weeks to regenerate (default: all)")
+    p.add_argument("--check", action="store_true", help="change nothing; fail if stencils/ is stale")
+
+    sub.add_parser("demo", help="the main job on built-in defaults, offline")
+
+    p = sub.add_parser("grade", help="grade one submission exactly as Gradescope would")
+    p.add_argument("week")
+    p.add_argument("submission")
+    p.add_argument("--results", default=None, help="where to write results.json")
+
+    p = sub.add_parser("verify", help="prove a week's graders on the reference, stencil and known-bad")
+    p.add_argument("week", nargs="?", default=None)
+
+    p = sub.add_parser("bench", help="measure grading time, memory and overhead")
+    p.add_argument("week", nargs="?", default=None)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from .config import ConfigError
+    from .paths import LayoutError
+    from .stencil import MarkerError
+
+    try:
+        if args.command == "stencils":
+            from .commands.stencils import main as run
+            return run(weeks=args.weeks or None, check=args.check)
+        if args.command == "demo":
+            from .commands.demo import main as run
+            return run()
+        if args.command == "grade":
+            from .commands.grade import main as run
+            return run(week=args.week, submission=args.submission, results=args.results)
+        if args.command == "verify":
+            from .commands.verify import main as run
+            return run(week=args.week)
+        if args.command == "bench":
+            from .commands.bench import main as run
+            return run(week=args.week)
+    except (ConfigError, LayoutError, MarkerError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""What a student reads when a test fails, written by the grader alone.
+
+Public tests (whose inputs the student has) show the check's bounded detail and the student's own
+exception message and frames. Hidden tests show what failed and where in the student's code, but
+never an expected value, a hidden input, or anything the worker printed or put in a message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def describe_failure(excinfo: Any, public: bool, week: Any = None) -> tuple[str, bool]:
+    """``(message, grader_error)`` for a failed test phase."""
+    from _pytest.outcomes import Failed, Skipped
+
+    from .checks import GradeFailure
+    from .grading.client import StudentError, WorkerFailure
+
+    if excinfo is None:
+        return "failed", False
+    exc = excinfo.value
+    if isinstance(exc, GradeFailure):
+        return (f"{exc.summary}\n{exc.detail}".strip() if public else exc.summary), False
+    if isinstance(exc, StudentError):
+        return _student_error(exc, public, week), False
+    if isinstance(exc, WorkerFailure):
+        return f"Your code could not finish: {exc.detail}.", False
+    if isinstance(exc, Failed):
+        return str(exc.msg if hasattr(exc, "msg") else exc)[:2000], False
+    if isinstance(exc, Skipped):
+        return "skipped", False
+    if isinstance(exc, AssertionError):
+        # Graders run with --assert=plain: the message is exactly the author's text.
+        text = str(exc).strip()
+        if public:
+            return text[:2000] or "a check failed", False
+        return (text.splitlines()[0][:300] if text else "a check failed"), False
+    # Anything else is the grader's own fault (or an unforeseen student result): say so plainly.
+    return ("The grader hit an internal error on this test; this is not necessarily your fault, and "
+            f"your course staff will look into it ({type(exc).__name__})."), True
+
+
+def _student_error(exc: Any, public: bool, week: Any) -> str:
+    where = exc.location()
+    if exc.type == "NotImplementedError":
+        return f"Not implemented yet: {where or 'your code'} raised NotImplementedError."
+    if exc.type == "ForbiddenAPIError":
+        apis = sorted({f.api for f in getattr(week, "forbidden", ())})
+        text = f"Your code used an API this week forbids ({', '.join(apis) or 'see the handout'})"
+        return f"{text}: {exc.message}" if public else f"{text}, at {where}."
+    if not public:
+        return f"Your code raised {exc.type}" + (f" at {where}." if where else ".")
+    lines = [f"Your code raised {exc.type}: {exc.message}".strip()]
+    if exc.frames:
+        lines.append("Traceback (your files only):")
+        for file, line, func, source in exc.frames:
+            lines.append(f"  {file}, line {line}, in {func}")
+            if source:
+                lines.append(f"    {source}")
+    return "\n".join(lines)

@@ -1,0 +1,231 @@
+"""Grader-side proxies: the student's modules and objects as ordinary Python, over a channel.
+
+``submission.perceptron.predict(w, b, X)`` sends a ``call`` request and returns the decoded reply;
+a student object (``submission.perceptron.MulticlassPerceptron(64, 10)``) comes back as an
+:class:`ObjectProxy` whose methods and attributes are requests too. Arguments travel as copies;
+results are plain ``np.ndarray`` / ``torch.Tensor`` / builtins that the decoder built itself.
+
+Two channels implement the same ``request``: :class:`InProcessChannel` (students debugging locally:
+the worker's own server runs in this process, behind the same encoder and decoder, so the types that
+come back are identical) and :class:`~coursekit.grading.sandbox.WorkerChannel` (grading).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from .. import protocol
+from ..protocol import Handle
+
+
+class StudentError(Exception):
+    """The student's code raised; carries the exception as data (type, message, student frames)."""
+
+    def __init__(self, error: dict):
+        self.type = str(error.get("type", "Exception"))
+        self.message = str(error.get("message", ""))
+        self.frames = [tuple(f) for f in error.get("frames", []) if isinstance(f, list) and len(f) == 4]
+        super().__init__(f"{self.type}: {self.message}")
+
+    def location(self) -> str:
+        """Where in the student's files it was raised: ``perceptron.py line 42, in predict``."""
+        if not self.frames:
+            return ""
+        file, line, func, _ = self.frames[-1]
+        return f"{file} line {line}, in {func}"
+
+
+class WorkerFailure(Exception):
+    """The worker crashed, exited, hung or broke the protocol while serving a request."""
+
+    def __init__(self, kind: str, detail: str):
+        self.kind, self.detail = kind, detail
+        super().__init__(detail)
+
+
+class Deadline:
+    """The current test's deadline, set by the plugin; calls get the smaller of it and their own."""
+
+    test_deadline: float | None = None
+
+
+class InProcessChannel:
+    """Runs the worker's server in this process: for local debugging only, no isolation."""
+
+    def __init__(self, student_dir: Path, modules: list[str], forbidden: list | None = None):
+        from ..worker import guard
+        from ..worker.server import Server
+
+        self.server = Server(Path(student_dir).resolve(), modules)
+        self.generation = 1
+        if forbidden:
+            guard.install([guard.Rule(*rule) for rule in forbidden], Path(student_dir).resolve())
+
+    def request(self, message: dict, buffers: list[bytes], timeout: float | None) -> tuple[dict, list[bytes]]:
+        frame = protocol.pack_frame(message, buffers)
+        header, bufs = _split(frame)
+        reply = self.server.handle_frame(header, bufs)
+        return _split(reply)
+
+    def close(self) -> None:
+        pass
+
+
+def _split(frame: bytes) -> tuple[dict, list[bytes]]:
+    """Parse one packed frame from bytes, exactly as the pipe reader would."""
+    import os
+    r, w = os.pipe()
+    try:
+        # Frames can exceed a pipe's buffer, so parse from memory instead of a real pipe.
+        reader = _MemoryReader(frame)
+        return reader.read()
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+class _MemoryReader(protocol.FrameReader):
+    def __init__(self, data: bytes):
+        super().__init__(-1)
+        self._pending = bytearray(data)
+
+    def _read_exact(self, n: int, deadline: float | None) -> bytes:
+        if len(self._pending) < n:
+            raise protocol.ProtocolError("truncated frame")
+        out = bytes(self._pending[:n])
+        del self._pending[:n]
+        return out
+
+
+class Connection:
+    """Sends requests with ids and deadlines; turns error replies into :class:`StudentError`."""
+
+    def __init__(self, channel: Any, call_timeout: float):
+        self.channel = channel
+        self.call_timeout = call_timeout
+        self.next_id = 1
+
+    def request(self, op: str, timeout: float | None = None, **fields: Any) -> Any:
+        buffers: list[bytes] = []
+        message = {"op": op, "id": self.next_id}
+        for key, value in fields.items():
+            if key in ("args", "kwargs", "value"):
+                message[key] = protocol.encode_value(value, buffers, _handle_of)
+            else:
+                message[key] = value
+        self.next_id += 1
+        limit = timeout if timeout is not None else self.call_timeout
+        if Deadline.test_deadline is not None:
+            limit = min(limit, max(Deadline.test_deadline - time.monotonic(), 0.01))
+        header, bufs = self.channel.request(message, buffers, limit)
+        if header.get("id") != message["id"]:
+            raise WorkerFailure("protocol", "the worker answered a different request")
+        if header.get("ok") is True:
+            generation = getattr(self.channel, "generation", 0)
+            try:
+                return protocol.decode_value(header.get("value"), bufs,
+                                             lambda h: ObjectProxy(self, h, generation))
+            except protocol.ProtocolError as e:
+                raise WorkerFailure("protocol", f"the worker sent malformed data: {e}") from None
+        error = header.get("error")
+        if not isinstance(error, dict):
+            raise WorkerFailure("protocol", "the worker sent a malformed error")
+        raise StudentError(error)
+
+
+def _handle_of(obj: Any) -> Handle:
+    if isinstance(obj, ObjectProxy):
+        return obj._check_alive()
+    raise protocol.ProtocolError(f"cannot send a {type(obj).__name__} to the student's code "
+                                 "(only data: arrays, tensors, numbers, strings, lists, dicts)")
+
+
+class FunctionProxy:
+    """A student function or method; calling it is one request."""
+
+    def __init__(self, conn: Connection, label: str, **target: Any):
+        self._conn, self._label, self._target = conn, label, target
+
+    def __call__(self, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+        op = "call_method" if "handle" in self._target else "call"
+        return self._conn.request(op, timeout=timeout, args=list(args), kwargs=kwargs, **self._target)
+
+    def __repr__(self) -> str:
+        return f"<student function {self._label}>"
+
+
+class ObjectProxy:
+    """A student object that lives in the worker, reached through its handle."""
+
+    def __init__(self, conn: Connection, handle: Handle, generation: int):
+        object.__setattr__(self, "_conn", conn)
+        object.__setattr__(self, "_handle", handle)
+        object.__setattr__(self, "_generation", generation)
+
+    def _check_alive(self) -> Handle:
+        if getattr(self._conn.channel, "generation", 0) != self._generation:
+            raise WorkerFailure("lost", f"this {self._handle.type} object was lost when the worker "
+                                        "restarted after an earlier failure")
+        return self._handle
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        handle = self._check_alive()
+        reply = self._conn.request("getattr", handle=handle.id, name=name)
+        if reply.get("callable"):
+            return FunctionProxy(self._conn, f"{handle.type}.{name}", handle=handle.id, name=name)
+        return reply["value"]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._conn.request("setattr", handle=self._check_alive().id, name=name, value=value)
+
+    def __call__(self, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+        handle = self._check_alive()
+        return self._conn.request("call_method", timeout=timeout, handle=handle.id, name="__call__",
+                                  args=list(args), kwargs=kwargs)
+
+    def __repr__(self) -> str:
+        return f"<student {self._handle.type} object>"
+
+
+class ModuleProxy:
+    """One student module (``perceptron.py`` → ``submission.perceptron``)."""
+
+    def __init__(self, conn: Connection, name: str):
+        self._conn, self._name = conn, name
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        reply = self._conn.request("getattr", handle=None, module=self._name, name=name)
+        if reply.get("callable"):
+            return FunctionProxy(self._conn, f"{self._name}.{name}", module=self._name, name=name)
+        return reply["value"]
+
+    def __repr__(self) -> str:
+        return f"<student module {self._name}>"
+
+
+class Submission:
+    """What the ``submission`` fixture returns: the student's modules by name, and drivers."""
+
+    def __init__(self, conn: Connection, modules: list[str]):
+        self._conn = conn
+        self._modules = {m: ModuleProxy(conn, m) for m in modules}
+
+    def __getattr__(self, name: str) -> ModuleProxy:
+        try:
+            return self._modules[name]
+        except KeyError:
+            raise AttributeError(f"no student module {name!r}; this week's modules are "
+                                 f"{sorted(self._modules)}") from None
+
+    def module(self, name: str) -> ModuleProxy:
+        return getattr(self, name)
+
+    def driver(self, name: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+        """Run a public driver (see ``coursekit.worker.drivers``) in the worker and return its data."""
+        return self._conn.request("driver", timeout=timeout, name=name, args=list(args), kwargs=kwargs)

@@ -1,0 +1,41 @@
+"""Every numeric tolerance the graders use, in one place, per dtype and device.
+
+A check compares with ``rtol`` and ``atol`` chosen by the *expected* value's dtype: float64 checks
+demand agreement to round-off of a careful implementation, float32 to what single precision allows
+after a few hundred operations. CUDA kernels (TF32 matmuls, other reduction orders) get looser ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    rtol: float
+    atol: float
+
+
+#: (dtype kind and size, device) -> tolerance
+_TABLE = {
+    ("float64", "cpu"): Tolerance(rtol=1e-7, atol=1e-9),
+    ("float32", "cpu"): Tolerance(rtol=1e-4, atol=1e-5),
+    ("float16", "cpu"): Tolerance(rtol=1e-2, atol=1e-3),
+    ("float64", "cuda"): Tolerance(rtol=1e-6, atol=1e-8),
+    ("float32", "cuda"): Tolerance(rtol=2e-3, atol=1e-4),
+    ("float16", "cuda"): Tolerance(rtol=1e-2, atol=1e-3),
+}
+EXACT = Tolerance(rtol=0.0, atol=0.0)
+
+#: Relative error a float64 central-difference gradient check must reach (CS231n's rule of thumb).
+GRADCHECK_RELATIVE_ERROR = 1e-6
+
+
+def for_dtype(dtype, device: str = "cpu") -> Tolerance:
+    """The tolerance for comparing values of ``dtype`` (numpy or torch) computed on ``device``."""
+    name = str(dtype).replace("torch.", "")
+    if name in ("float64", "float32", "float16"):
+        return _TABLE[(name, "cuda" if device.startswith("cuda") else "cpu")]
+    if name == "bfloat16":
+        return Tolerance(rtol=2e-2, atol=1e-2)
+    return EXACT

@@ -1,0 +1,81 @@
+"""Entry point of the worker process: limit itself, then serve requests until the channel closes.
+
+Started by the grader (``coursekit.grading.sandbox``) as a fresh interpreter, as an unprivileged
+user when the grader is root, with one JSON argument::
+
+    python -I -c "<bootstrap>" '{"in_fd": 3, "out_fd": 4, "student_dir": ..., "modules": [...],
+                                 "limits": {...}, "forbidden": [[api, [files], reason], ...]}'
+
+Limits are applied before any student code is imported: hard and soft limits are set equal, so the
+student's code (not root) cannot raise them again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import sys
+from pathlib import Path
+
+#: resource name → rlimit constant; values come from the grader.
+LIMITS = {
+    "cpu_seconds": resource.RLIMIT_CPU,
+    "data_bytes": resource.RLIMIT_DATA,
+    "file_bytes": resource.RLIMIT_FSIZE,
+    "open_files": resource.RLIMIT_NOFILE,
+    "processes": resource.RLIMIT_NPROC,
+    "core_bytes": resource.RLIMIT_CORE,
+}
+
+
+def apply_limits(limits: dict[str, int]) -> None:
+    for name, value in limits.items():
+        which = LIMITS[name]
+        soft, hard = resource.getrlimit(which)
+        value = int(value)
+        if hard != resource.RLIM_INFINITY:
+            value = min(value, hard)
+        resource.setrlimit(which, (value, value))
+    # Writes past the file-size limit fail with EFBIG instead of killing the worker.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    try:  # the kernel's OOM killer takes the worker before the grader
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write("1000")
+    except OSError:
+        pass
+
+
+def serve(settings: dict) -> int:
+    from .. import protocol
+    from . import guard
+    from .server import Server
+
+    in_fd, out_fd = int(settings["in_fd"]), int(settings["out_fd"])
+    student_dir = Path(settings["student_dir"])
+    apply_limits(settings.get("limits", {}))
+    guard.install([guard.Rule(api, files, reason) for api, files, reason in settings.get("forbidden", [])],
+                  student_dir)
+    os.chdir(student_dir)
+    server = Server(student_dir, settings["modules"])
+    reader = protocol.FrameReader(in_fd)
+    while True:
+        try:
+            header, buffers = reader.read()
+        except protocol.ProtocolError:
+            return 0  # the grader closed the channel or sent garbage: nothing more to do
+        reply = server.handle_frame(header, buffers)
+        try:
+            protocol.write_frame(out_fd, reply)
+        except protocol.ProtocolError:
+            return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    return serve(json.loads(argv[0]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""The worker's request handler: runs student code on the grader's behalf and answers with data.
+
+Requests (header fields; arguments are protocol-encoded values):
+
+- ``{"op": "import", "module": "perceptron"}`` → ``{"ok": true}``
+- ``{"op": "call", "module": m, "name": "predict", "args": [...], "kwargs": {...}}`` → result
+- ``{"op": "getattr", "handle": h | null, "module": m, "name": "W"}`` → the attribute as data, a
+  handle, or ``{"callable": true}`` for a method
+- ``{"op": "call_method", "handle": h, "name": "fit", "args": ..., "kwargs": ...}`` → result
+- ``{"op": "setattr", "handle": h, "name": ..., "value": ...}``
+- ``{"op": "driver", "name": "drivers.step_optimizer", "args": ..., "kwargs": ...}`` → result
+- ``{"op": "release", "handles": [..]}``, ``{"op": "ping"}``
+
+Replies: ``{"id": n, "ok": true, "value": ...}`` or ``{"id": n, "ok": false, "error": {"type",
+"message", "frames": [[file, line, function, source], ...]}}`` where frames are the student's own.
+Any result that is not plain data stays here and goes back as a handle.
+
+This module is also what the in-process mode runs, so both modes give the same types.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+from .. import protocol
+from ..protocol import Handle
+
+MAX_MESSAGE_CHARS = 2000
+MAX_FRAMES = 12
+
+
+class Server:
+    """Holds the student's modules and the objects handed out as handles."""
+
+    def __init__(self, student_dir: Path, module_names: list[str], drivers: dict[str, Any] | None = None):
+        self.student_dir = Path(student_dir)
+        self.module_names = set(module_names)
+        self.objects: dict[int, Any] = {}
+        self.next_id = 1
+        self.drivers = drivers if drivers is not None else _default_drivers()
+
+    # handles ------------------------------------------------------------------------------
+    def make_handle(self, obj: Any) -> Handle:
+        hid = self.next_id
+        self.next_id += 1
+        self.objects[hid] = obj
+        try:
+            name = type(obj).__name__
+        except Exception:  # a student's metaclass may refuse
+            name = "object"
+        return Handle(hid, str(name)[:100])
+
+    def resolve(self, handle: Handle) -> Any:
+        try:
+            return self.objects[handle.id]
+        except KeyError:
+            raise LookupError(f"handle {handle.id} ({handle.type}) is no longer alive") from None
+
+    def module(self, name: str):
+        if name not in self.module_names:
+            raise LookupError(f"{name!r} is not one of this week's student modules")
+        if str(self.student_dir) not in sys.path:
+            sys.path.insert(0, str(self.student_dir))
+        return importlib.import_module(name)
+
+    # requests -----------------------------------------------------------------------------
+    def handle_frame(self, header: dict, buffers: list[bytes]) -> bytes:
+        """Answer one request frame with one reply frame; never raises."""
+        rid = header.get("id")
+        try:
+            value = self.dispatch(header, buffers)
+            out: list[bytes] = []
+            encoded = protocol.encode_value(value, out, self.make_handle)
+            return protocol.pack_frame({"id": rid, "ok": True, "value": encoded}, out)
+        except BaseException as e:  # student code may raise SystemExit or KeyboardInterrupt too
+            return protocol.pack_frame({"id": rid, "ok": False, "error": describe_error(e, self.student_dir)}, [])
+
+    def dispatch(self, header: dict, buffers: list[bytes]) -> Any:
+        op = header.get("op")
+
+        def arg(name: str, default: Any = None) -> Any:
+            return protocol.decode_value(header.get(name, default), buffers, self.resolve)
+
+        if op == "ping":
+            return "pong"
+        if op == "import":
+            self.module(str(header.get("module")))
+            return None
+        if op == "call":
+            fn = getattr(self.module(str(header.get("module"))), str(header.get("name")))
+            return fn(*arg("args", {"t": "list", "v": []}), **arg("kwargs", {"t": "dict", "v": []}))
+        if op == "getattr":
+            target = self._target(header)
+            value = getattr(target, str(header.get("name")))
+            if inspect.isroutine(value):
+                return {"callable": True}
+            return {"value": value}
+        if op == "call_method":
+            method = getattr(self._target(header), str(header.get("name")))
+            return method(*arg("args", {"t": "list", "v": []}), **arg("kwargs", {"t": "dict", "v": []}))
+        if op == "setattr":
+            setattr(self._target(header), str(header.get("name")), arg("value"))
+            return None
+        if op == "driver":
+            name = str(header.get("name"))
+            if name not in self.drivers:
+                raise LookupError(f"unknown driver {name!r}")
+            return self.drivers[name](self, *arg("args", {"t": "list", "v": []}),
+                                      **arg("kwargs", {"t": "dict", "v": []}))
+        if op == "release":
+            for hid in header.get("handles") or []:
+                self.objects.pop(hid, None)
+            return None
+        raise LookupError(f"unknown operation {str(op)[:40]!r}")
+
+    def _target(self, header: dict) -> Any:
+        hid = header.get("handle")
+        if hid is None:
+            return self.module(str(header.get("module")))
+        if type(hid) is not int:
+            raise LookupError("malformed handle")
+        return self.resolve(Handle(hid, ""))
+
+
+def describe_error(exc: BaseException, student_dir: Path) -> dict:
+    """An exception as data: its type, a bounded message and the student's own frames only."""
+    try:
+        name = type(exc).__name__
+        message = str(exc)
+    except BaseException:
+        name, message = "Exception", "(the exception could not be printed)"
+    frames = []
+    prefix = str(student_dir)
+    try:
+        for fs in traceback.extract_tb(exc.__traceback__):
+            if fs.filename.startswith(prefix):
+                frames.append([Path(fs.filename).name, fs.lineno or 0, fs.name, (fs.line or "")[:200]])
+    except BaseException:
+        frames = []
+    if isinstance(exc, SyntaxError) and exc.filename and str(exc.filename).startswith(prefix):
+        frames.append([Path(exc.filename).name, exc.lineno or 0, "<module>", (exc.text or "").strip()[:200]])
+    return {"type": str(name)[:100], "message": str(message)[:MAX_MESSAGE_CHARS],
+            "frames": frames[-MAX_FRAMES:]}
+
+
+def _default_drivers() -> dict[str, Any]:
+    from . import drivers
+    return drivers.REGISTRY
