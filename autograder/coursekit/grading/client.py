@@ -121,18 +121,25 @@ class Connection:
             limit = min(limit, max(Deadline.test_deadline - time.monotonic(), 0.01))
         header, bufs = self.channel.request(message, buffers, limit)
         if header.get("id") != message["id"]:
-            raise WorkerFailure("protocol", "the worker answered a different request")
+            raise self._broken("the worker answered a different request")
         if header.get("ok") is True:
             generation = getattr(self.channel, "generation", 0)
             try:
                 return protocol.decode_value(header.get("value"), bufs,
                                              lambda h: ObjectProxy(self, h, generation))
             except protocol.ProtocolError as e:
-                raise WorkerFailure("protocol", f"the worker sent malformed data: {e}") from None
+                raise self._broken(f"the worker sent malformed data: {e}") from None
         error = header.get("error")
         if not isinstance(error, dict):
-            raise WorkerFailure("protocol", "the worker sent a malformed error")
+            raise self._broken("the worker sent a malformed error")
         raise StudentError(error)
+
+    def _broken(self, detail: str) -> WorkerFailure:
+        """A reply that breaks the protocol: the worker is not to be trusted with another request."""
+        discard = getattr(self.channel, "discard", None)
+        if discard is not None:
+            discard(detail)
+        return WorkerFailure("protocol", detail)
 
 
 def _handle_of(obj: Any) -> Handle:

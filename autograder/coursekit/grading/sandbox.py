@@ -112,7 +112,6 @@ class WorkerChannel:
         self.generation = 0
         self.failures: list[str] = []
         self._known_children = set(_children_of(os.getpid()))
-        self.log_path = Path(tempfile.mkstemp(prefix="coursekit-worker-", suffix=".log")[1])
         self.preflight()
 
     # set-up ---------------------------------------------------------------------------------
@@ -195,15 +194,15 @@ class WorkerChannel:
         settings = {"in_fd": req_r, "out_fd": rep_w, "student_dir": str(student_dir),
                     "modules": self.settings.modules, "limits": self._limits(),
                     "forbidden": self.settings.forbidden}
-        log = open(self.log_path, "ab")
         try:
+            # The worker's output goes nowhere: no student print can reach feedback, fill a disk,
+            # or block on a full pipe.
             self.proc = subprocess.Popen(
                 [self.settings.python, "-I", "-c", _BOOT.format(rt=str(self.runtime)), json.dumps(settings)],
                 pass_fds=(req_r, rep_w), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=log, cwd=student_dir, env=self._env(student_dir), start_new_session=True,
-                close_fds=True, **self._popen_user())
+                stderr=subprocess.DEVNULL, cwd=student_dir, env=self._env(student_dir),
+                start_new_session=True, close_fds=True, **self._popen_user())
         finally:
-            log.close()
             os.close(req_r)
             os.close(rep_w)
         self.req_w, self.rep_r = req_w, rep_r
@@ -211,6 +210,8 @@ class WorkerChannel:
 
     # requests -------------------------------------------------------------------------------
     def request(self, message: dict, buffers: list[bytes], timeout: float | None) -> tuple[dict, list[bytes]]:
+        if self.proc is not None and self.proc.poll() is not None:
+            self._fail(f"found dead before a request ({self._stop()})")  # died after its last reply
         if self.proc is None:
             self.start()
         deadline = time.monotonic() + (timeout if timeout is not None else 3600)
@@ -300,13 +301,9 @@ class WorkerChannel:
         self.kill_all()
         shutil.rmtree(self.base, ignore_errors=True)
 
-    def worker_log_tail(self, limit: int = 4000) -> str:
-        """The end of the worker's stderr (instructor-facing only)."""
-        try:
-            data = self.log_path.read_bytes()[-limit:]
-        except OSError:
-            return ""
-        return data.decode("utf-8", "replace")
+    def discard(self, why: str) -> None:
+        """Drop the current worker (it broke the protocol); the next request starts a fresh one."""
+        self._fail(why)
 
 
 def _signal(pid: int, sig: int) -> None:

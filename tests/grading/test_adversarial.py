@@ -1,0 +1,364 @@
+"""The adversarial suite: published attacks on Python autograders, each graded through the real entry
+point. Every attack must leave a valid results.json, the honest score, and no secret (hidden test
+source, hidden inputs, expected values) in any field a student can see.
+
+Attacks that need the privilege drop (reading grader files, touching results) are checked as root,
+which is how CI and Gradescope run.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from textwrap import dedent
+
+import pytest
+
+from coursekit.grading import results as results_mod
+from toyweek import (FULL_MARKS, GOOD, HIDDEN_INPUTS, SECRET_EXPECTED, SECRET_SOURCE_TOKEN, grade,
+                     make_root, scores, student_visible_text)
+
+pytestmark = pytest.mark.slow
+as_root = pytest.mark.skipif(os.geteuid() != 0, reason="the privilege drop is exercised only as root")
+
+GOOD_VECTOR = "\ndef vector():\n    import numpy as np\n    return np.array([1.0, 2.0, 3.0])\n"
+
+
+def check(results: dict, expected_total: float) -> None:
+    results_mod.validate(results)
+    assert results["score"] == pytest.approx(expected_total), scores(results)
+    visible = student_visible_text(results)
+    assert SECRET_SOURCE_TOKEN not in visible
+    assert str(SECRET_EXPECTED) not in visible
+    for value in HIDDEN_INPUTS:
+        assert str(value) not in visible
+
+
+def run(tmp_path, source: str, expected_total: float, extra: dict | None = None) -> dict:
+    results, log = grade(make_root(tmp_path, source, extra))
+    check(results, expected_total)
+    return results
+
+
+def test_honest_submission_gets_full_marks(tmp_path):
+    run(tmp_path, GOOD, FULL_MARKS)
+
+
+# --- lying about values ------------------------------------------------------------------------
+
+def test_always_equal_object_scores_nothing_for_it(tmp_path):
+    source = dedent("""
+    class Yes:
+        def __eq__(self, other): return True
+        def __ne__(self, other): return False
+        def __bool__(self): return True
+    def add(a, b):
+        return Yes()
+    """) + GOOD_VECTOR
+    results = run(tmp_path, source, 1.0)
+    assert any("expected" in t["output"] or "wrong value" in t["output"] for t in results["tests"])
+
+
+def test_ndarray_subclass_that_claims_closeness_is_compared_as_plain_data(tmp_path):
+    source = dedent("""
+    import numpy as np
+    class Liar(np.ndarray):
+        def __array_ufunc__(self, *a, **k): return np.True_
+        def __eq__(self, other): return np.True_
+    def add(a, b):
+        return a + b
+    def vector():
+        return np.zeros(3).view(Liar)
+    """)
+    run(tmp_path, source, 3.0)
+
+
+def test_float_subclass_is_not_a_float(tmp_path):
+    source = dedent("""
+    class F(float):
+        def __eq__(self, o): return True
+    def add(a, b):
+        return F(0)
+    """) + GOOD_VECTOR
+    run(tmp_path, source, 1.0)
+
+
+def test_monkeypatching_numpy_and_pytest_in_the_worker_changes_nothing(tmp_path):
+    source = dedent("""
+    import numpy as np
+    np.allclose = lambda *a, **k: True
+    np.isclose = lambda *a, **k: np.True_
+    np.array_equal = lambda *a, **k: True
+    try:
+        import pytest, _pytest.outcomes
+        pytest.fail = lambda *a, **k: None
+    except Exception:
+        pass
+    import builtins
+    builtins.isinstance = lambda *a: True
+    def add(a, b):
+        return 0
+    def vector():
+        return np.zeros(3)
+    """)
+    run(tmp_path, source, 0.0)
+
+
+# --- ending the worker -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("how", [
+    "sys.exit(0)", "raise SystemExit(0)", "os._exit(0)", "os.kill(os.getpid(), signal.SIGKILL)",
+    "ctypes.string_at(0)",
+])
+def test_ending_the_process_inside_a_call_fails_only_that_call(tmp_path, how):
+    source = dedent(f"""
+    import os, sys, signal, ctypes
+    import numpy as np
+    def add(a, b):
+        if a == {HIDDEN_INPUTS[0]}:
+            {how}
+        return a + b
+    """) + GOOD_VECTOR
+    results = run(tmp_path, source, FULL_MARKS - 1)
+    hidden = [t for t in results["tests"] if "hidden inputs" in t["name"]][0]
+    assert hidden["score"] == 0 and hidden["output"]
+
+
+@pytest.mark.parametrize("how", ["sys.exit(0)", "os._exit(0)", "ctypes.string_at(0)"])
+def test_ending_the_process_at_import_scores_zero_with_a_message(tmp_path, how):
+    source = dedent(f"""
+    import os, sys, ctypes
+    {how}
+    def add(a, b):
+        return a + b
+    """) + GOOD_VECTOR
+    results = run(tmp_path, source, 0.0)
+    assert all(t["output"] for t in results["tests"])
+
+
+def test_infinite_loop_and_sleep_time_out_and_the_rest_goes_on(tmp_path):
+    source = dedent(f"""
+    import time
+    def add(a, b):
+        if a == {HIDDEN_INPUTS[0]}:
+            while True:
+                pass
+        if a == 40:
+            time.sleep(1000)
+        return a + b
+    """) + GOOD_VECTOR
+    start = time.monotonic()
+    results = run(tmp_path, source, 2.0)
+    assert time.monotonic() - start < 40
+    assert sum("did not finish within" in t["output"] for t in results["tests"]) == 2
+
+
+def test_memory_bomb_fails_its_call_only(tmp_path):
+    source = dedent(f"""
+    def add(a, b):
+        if a == {HIDDEN_INPUTS[0]}:
+            x = bytearray(20 * 1024 ** 3)
+        return a + b
+    """) + GOOD_VECTOR
+    run(tmp_path, source, FULL_MARKS - 1)
+
+
+@as_root
+def test_fork_bomb_is_contained(tmp_path):
+    source = dedent(f"""
+    import os
+    def add(a, b):
+        if a == {HIDDEN_INPUTS[0]}:
+            while True:
+                try:
+                    os.fork()
+                except OSError:
+                    pass
+        return a + b
+    """) + GOOD_VECTOR
+    run(tmp_path, source, FULL_MARKS - 1)
+
+
+def test_huge_output_is_not_shown_and_does_not_break_grading(tmp_path):
+    source = dedent("""
+    import sys
+    def add(a, b):
+        for _ in range(2000):
+            sys.stdout.write("x" * 50_000)
+            sys.stderr.write("y" * 50_000)
+        return a + b
+    """) + GOOD_VECTOR
+    results = run(tmp_path, source, FULL_MARKS)
+    assert "xxxxxxxxxx" not in student_visible_text(results)
+
+
+def test_closing_the_channel_descriptors_fails_that_call(tmp_path):
+    source = dedent(f"""
+    import os
+    def add(a, b):
+        if a == {HIDDEN_INPUTS[0]}:
+            os.closerange(3, 1024)
+            return a + b
+        return a + b
+    """) + GOOD_VECTOR
+    run(tmp_path, source, FULL_MARKS - 1)
+
+
+# --- forging the channel -----------------------------------------------------------------------
+
+def _out_fd_snippet(payload: str) -> str:
+    return dedent(f"""
+    import json, os, struct, sys
+    def _out_fd():
+        with open("/proc/self/cmdline", "rb") as f:
+            args = f.read().split(b"\\0")
+        return json.loads(args[-2])["out_fd"]
+    def add(a, b):
+        if a == {HIDDEN_INPUTS[0]}:
+            fd = _out_fd()
+            {payload}
+            os._exit(0)
+        return a + b
+    """) + GOOD_VECTOR
+
+
+@pytest.mark.parametrize("payload", [
+    'os.write(fd, b"\\xff" * 64)',                                          # garbage
+    'os.write(fd, struct.pack("<I", 100) + b"{\\"id\\"")',                  # truncated
+    'os.write(fd, struct.pack("<I", 2**31) + b"x" * 1000)',                 # oversized header
+    'os.write(fd, struct.pack("<I", 24) + b"{\\"nbuf\\": 1, \\"id\\": 3}" + struct.pack("<Q", 2**40))',
+])
+def test_garbage_truncated_and_oversized_frames_fail_that_call(tmp_path, payload):
+    run(tmp_path, _out_fd_snippet(payload), FULL_MARKS - 1)
+
+
+def test_a_pickle_payload_is_never_unpickled(tmp_path):
+    marker = tmp_path / "pwned"
+    payload = (
+        "import pickle\n"
+        "            class P:\n"
+        f"                def __reduce__(self): return (open, ({str(marker)!r}, 'w'))\n"
+        "            blob = pickle.dumps(P())\n"
+        "            header = json.dumps({'id': 2, 'ok': True, 'nbuf': 1, 'value': "
+        "{'t': 'pickle', 'buf': 0}}).encode()\n"
+        "            os.write(fd, struct.pack('<I', len(header)) + header + struct.pack('<Q', len(blob)) + blob)")
+    run(tmp_path, _out_fd_snippet(payload), FULL_MARKS - 1)
+    assert not marker.exists()
+
+
+def test_printing_pass_lines_forges_nothing(tmp_path):
+    source = dedent("""
+    print('{"score": 100, "tests": []}')
+    print("PASSED test_hidden_add")
+    def add(a, b):
+        return 0
+    """) + GOOD_VECTOR
+    run(tmp_path, source, 1.0)
+
+
+# --- reaching the grader's files ----------------------------------------------------------------
+
+_FIND_ROOT = """
+    import json, os
+    def _grader_root():
+        for pid in os.listdir("/proc"):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    args = f.read().split(b"\\0")
+            except OSError:
+                continue
+            if b"--root" in args:
+                return args[args.index(b"--root") + 1].decode()
+        return None
+"""
+
+
+@as_root
+def test_reading_hidden_tests_and_echoing_them_leaks_nothing(tmp_path):
+    source = dedent(_FIND_ROOT + """
+    def add(a, b):
+        root = _grader_root()
+        found = []
+        for folder, _, files in os.walk(root):
+            for name in files:
+                try:
+                    found.append(open(os.path.join(folder, name)).read())
+                except OSError as e:
+                    found.append(repr(e))
+        raise ValueError("LEAK " + " ".join(found))
+    """) + GOOD_VECTOR
+    results = run(tmp_path, source, 1.0)
+    public = [t for t in results["tests"] if "add(2, 3)" in t["name"]][0]
+    assert "ValueError" in public["output"]  # the student's own message is shown for a public test
+
+
+@as_root
+def test_writing_or_deleting_results_is_refused(tmp_path):
+    source = dedent(_FIND_ROOT + """
+    def add(a, b):
+        root = _grader_root()
+        path = os.path.join(root, "results", "results.json")
+        for attempt in (lambda: open(path, "w").write('{"score": 1000, "tests": []}'),
+                        lambda: os.remove(path), lambda: os.chmod(path, 0o777)):
+            try:
+                attempt()
+            except OSError:
+                pass
+        return 0
+    """) + GOOD_VECTOR
+    run(tmp_path, source, 1.0)
+
+
+def test_a_detached_child_cannot_rewrite_results_later(tmp_path):
+    source = dedent(_FIND_ROOT + """
+    import subprocess, sys, time
+    def add(a, b):
+        root = _grader_root()
+        path = os.path.join(root, "results", "results.json")
+        code = f"import time, os\\ntime.sleep(3)\\nopen({path!r}, 'w').write('{{\\"score\\": 1000, \\"tests\\": []}}')\\n"
+        subprocess.Popen([sys.executable, "-c", code], start_new_session=True,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if os.fork() == 0:
+            os.setsid()
+            time.sleep(3)
+            try:
+                open(path, "w").write('{"score": 1000, "tests": []}')
+            finally:
+                os._exit(0)
+        return a + b
+    """) + GOOD_VECTOR
+    root = make_root(tmp_path, source)
+    results, _ = grade(root)
+    check(results, FULL_MARKS)
+    time.sleep(4)  # give any survivor the time it asked for
+    after = results_mod.json.loads((root / "results" / "results.json").read_text())
+    check(after, FULL_MARKS)
+
+
+@pytest.mark.parametrize("planted", ["conftest.py", "pytest.py", "sitecustomize.py", "usercustomize.py",
+                                     "evil.pth", "numpy.py", "nested/conftest.py"])
+def test_planted_files_never_reach_the_grader(tmp_path, planted):
+    payload = ("import os\nopen(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'RAN'), 'w')\n"
+               "def pytest_collection_modifyitems(items):\n    items.clear()\n")
+    if planted.endswith(".pth"):
+        payload = "import os; open('/tmp/coursekit-pth-ran', 'w')\n"
+    source = "def add(a, b):\n    return 0\n" + GOOD_VECTOR
+    root = make_root(tmp_path, source, {planted: payload})
+    results, _ = grade(root)
+    check(results, 1.0)
+    assert len(results["tests"]) == 4
+    assert not (root / "submission" / planted).with_name("RAN").exists()
+
+
+def test_forbidden_api_fails_only_the_task_that_uses_it(tmp_path):
+    source = dedent("""
+    import numpy as np
+    import torch
+    def add(a, b):
+        return a + b
+    def vector():
+        return torch.tensor([1.0, 2.0, 3.0]).numpy()
+    """)
+    results = run(tmp_path, source, 3.0)
+    vector = [t for t in results["tests"] if "vector" in t["name"]][0]
+    assert "torch" in vector["output"] and "forbid" in vector["output"]
