@@ -66,6 +66,9 @@ class Server:
             raise LookupError(f"{name!r} is not one of this week's student modules")
         if str(self.student_dir) not in sys.path:
             sys.path.insert(0, str(self.student_dir))
+        cached = sys.modules.get(name)
+        if cached is not None and not str(getattr(cached, "__file__", "")).startswith(str(self.student_dir)):
+            del sys.modules[name]  # same name, other folder (an earlier in-process session)
         return importlib.import_module(name)
 
     # requests -----------------------------------------------------------------------------
