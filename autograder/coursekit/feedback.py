@@ -23,6 +23,9 @@ def describe_failure(excinfo: Any, public: bool, week: Any = None) -> tuple[str,
     if isinstance(exc, GradeFailure):
         return (f"{exc.summary}\n{exc.detail}".strip() if public else exc.summary), False
     if isinstance(exc, StudentError):
+        if exc.in_driver:
+            return ("The grader hit an internal error on this test (in a driver); this is not "
+                    "necessarily your fault, and your course staff will look into it."), True
         return _student_error(exc, public, week), False
     if isinstance(exc, WorkerFailure):
         return f"Your code could not finish: {exc.detail}.", False

@@ -426,9 +426,13 @@ def _extra_data(state: GradingState) -> dict:
     import sys
     data = {"week": getattr(state.week, "name", None), "mode": state.mode,
             "python": platform.python_version()}
+    import resource
     torch = sys.modules.get("torch")
     if torch is not None:
         data["torch"] = torch.__version__
+    # Peak resident memory in MB (Linux reports KiB): this process, and the largest reaped worker.
+    data["peak_rss_mb"] = {"grader": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                           "worker": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
     if state.channel is not None and getattr(state.channel, "failures", None):
         data["worker_failures"] = list(state.channel.failures)
     return data

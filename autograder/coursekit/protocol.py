@@ -101,7 +101,9 @@ def encode_value(value: Any, buffers: list[bytes], make_handle: Callable[[Any], 
     np = _numpy_if_loaded()
     if np is not None:
         if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+            # ascontiguousarray promotes 0-d to 1-d; reshape keeps the caller's shape exactly.
             arr = np.ascontiguousarray(value).astype(value.dtype.newbyteorder("<"), copy=False)
+            arr = arr.reshape(value.shape)
             buffers.append(arr.tobytes())
             return {"t": "nd", "dtype": arr.dtype.str, "shape": list(arr.shape),
                     "buf": len(buffers) - 1}

@@ -33,7 +33,11 @@ GRADCHECK_RELATIVE_ERROR = 1e-6
 
 def for_dtype(dtype, device: str = "cpu") -> Tolerance:
     """The tolerance for comparing values of ``dtype`` (numpy or torch) computed on ``device``."""
-    name = str(dtype).replace("torch.", "")
+    try:  # numpy dtype objects, scalar types (np.float64) and strings alike
+        import numpy as np
+        name = np.dtype(dtype).name
+    except TypeError:  # a torch dtype
+        name = str(dtype).replace("torch.", "")
     if name in ("float64", "float32", "float16"):
         return _TABLE[(name, "cuda" if device.startswith("cuda") else "cpu")]
     if name == "bfloat16":

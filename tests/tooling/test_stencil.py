@@ -92,10 +92,10 @@ def test_malformed_markers_fail_with_file_and_line(source, line, problem):
 
 def test_notebook_cells_are_stripped_and_outputs_cleared():
     notebook = {"cells": [
-        {"cell_type": "code", "execution_count": 3, "metadata": {}, "outputs": [
+        {"cell_type": "code", "id": "c1", "execution_count": 3, "metadata": {}, "outputs": [
             {"output_type": "stream", "name": "stdout", "text": "secret 42\n"}],
          "source": "def add(a, b):\n    ### BEGIN SOLUTION\n    return a + b\n    ### END SOLUTION\n"},
-        {"cell_type": "markdown", "metadata": {}, "source": "Explain."}],
+        {"cell_type": "markdown", "id": "c2", "metadata": {}, "source": "Explain."}],
         "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
     out = json.loads(stencil.strip_notebook(json.dumps(notebook), "toy.ipynb", WEEK, "toy.py"))
     code = "".join(out["cells"][0]["source"])

@@ -76,6 +76,28 @@ def grade(repo: Repo, week: WeekConfig, submission: Path, results: Path, quiet: 
         shutil.rmtree(base, ignore_errors=True)
 
 
+def exposed_secrets(repo: Repo) -> list[str]:
+    """As root, private folders of this checkout that the worker user could read (grading copies
+    the graders into a private folder, but a student's code could look for the originals)."""
+    if os.geteuid() != 0:
+        return []
+    found = []
+    for folder in (repo.solutions, repo.autograder):
+        path, readable = folder, True
+        while True:  # every folder above must be searchable by others, and this one readable
+            mode = path.stat().st_mode
+            if not mode & 0o001 or (path == folder and not mode & 0o004):
+                readable = False
+                break
+            if path.parent == path:
+                break
+            path = path.parent
+        if readable:
+            found.append(f"{folder} is readable by other users, so a submission graded on this machine "
+                         f"could read it; run `chmod 700 {folder}` on a shared grading machine")
+    return found
+
+
 def main(*, week: str, submission: str, results: str | None = None, repo: Repo | None = None) -> int:
     from ..grading.results import points_table
 
@@ -86,6 +108,8 @@ def main(*, week: str, submission: str, results: str | None = None, repo: Repo |
         print(f"error: {submission} does not exist; SUBMISSION must be a folder or a zip file")
         return 2
     out = Path(results) if results else repo.dist / "results" / f"{week}.json"
+    for warning in exposed_secrets(repo):
+        print(f"warning: {warning}")
     data = grade(repo, config, path, out, quiet=True)
     print(points_table(data))
     if data.get("output"):

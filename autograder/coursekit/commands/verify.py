@@ -4,8 +4,8 @@ Three kinds of submissions go through the exact Gradescope path (``commands.grad
 
 - the reference (``solutions/<week>/``): full marks on every public and hidden test;
 - the untouched stencil (``stencils/<week>/``): zero, with no test in a grader-error state;
-- every known-bad submission (``autograder/<week>/known_bad/<name>/``): exactly the per-test scores
-  in its ``expected.toml`` (tests it does not list must get full marks).
+- every known-bad submission (``autograder/<week>/known_bad/<name>/expected.toml``, the reference
+  with one typical mistake, see ``coursekit.known_bad``): exactly its expected per-test scores.
 
 It also checks that each task's tests carry exactly the points the config gives the task.
 """
@@ -13,11 +13,12 @@ It also checks that each task's tests carry exactly the points the config gives 
 from __future__ import annotations
 
 import tempfile
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import known_bad
 from ..config import WeekConfig, load_all_weeks, load_week
+from ..known_bad import KnownBad
 from ..paths import Repo
 from .grade import grade
 
@@ -69,22 +70,20 @@ def check_stencil(results: dict) -> list[str]:
     return problems
 
 
-def check_known_bad(expected_path: Path, results: dict) -> list[str]:
-    expected = tomllib.loads(expected_path.read_text(encoding="utf-8"))
-    scores = {str(k): float(v) for k, v in expected.get("scores", {}).items()}
+def check_known_bad(bad: KnownBad, results: dict) -> list[str]:
     problems = []
     by_number = {t.get("number"): t for t in results["tests"]}
-    for number in scores:
+    for number in bad.scores:
         if number not in by_number:
-            problems.append(f"{expected_path} names test {number}, which does not exist")
+            problems.append(f"{bad.spec_path} names test {number}, which does not exist")
     for number, t in by_number.items():
-        want = scores.get(number, t["max_score"])
+        want = bad.scores.get(number, t["max_score"])
         if abs(t["score"] - want) > 1e-6:
             problems.append(f"test {number} ({t['name']}) scored {t['score']:g}, expected {want:g}")
         if t.get("extra_data", {}).get("grader_error"):
             problems.append(f"grader error in test {number} ({t['name']})")
-    if "total" in expected and abs(float(expected["total"]) - results["score"]) > 1e-6:
-        problems.append(f"total {results['score']:g}, expected {float(expected['total']):g}")
+    if bad.total is not None and abs(bad.total - results["score"]) > 1e-6:
+        problems.append(f"total {results['score']:g}, expected {bad.total:g}")
     return problems
 
 
@@ -104,14 +103,9 @@ def verify_week(repo: Repo, week: WeekConfig, echo=print) -> list[Outcome]:
         if repo.solution(week.name).is_dir():
             run("reference", repo.solution(week.name), lambda r: check_reference(week, r))
         run("stencil (untouched)", repo.stencil(week.name), check_stencil)
-        known_bad = repo.known_bad(week.name)
-        for folder in sorted(p for p in known_bad.glob("*") if p.is_dir()) if known_bad.is_dir() else []:
-            expected = folder / "expected.toml"
-            if not expected.exists():
-                outcomes.append(Outcome(f"known-bad {folder.name}", 0, 0, [f"{expected} is missing"]))
-                echo(f"  FAIL known-bad {folder.name}: {expected} is missing")
-                continue
-            run(f"known-bad {folder.name}", folder, lambda r, e=expected: check_known_bad(e, r))
+        for bad in known_bad.discover(repo.known_bad(week.name)):
+            folder = known_bad.materialize(bad, repo.solution(week.name), week, Path(tmp) / "known_bad" / bad.name)
+            run(f"known-bad {bad.name}", folder, lambda r, b=bad: check_known_bad(b, r))
     return outcomes
 
 

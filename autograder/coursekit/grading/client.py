@@ -27,6 +27,7 @@ class StudentError(Exception):
         self.type = str(error.get("type", "Exception"))
         self.message = str(error.get("message", ""))
         self.frames = [tuple(f) for f in error.get("frames", []) if isinstance(f, list) and len(f) == 4]
+        self.in_driver = error.get("in_driver") is True
         super().__init__(f"{self.type}: {self.message}")
 
     def location(self) -> str:
@@ -75,15 +76,7 @@ class InProcessChannel:
 
 def _split(frame: bytes) -> tuple[dict, list[bytes]]:
     """Parse one packed frame from bytes, exactly as the pipe reader would."""
-    import os
-    r, w = os.pipe()
-    try:
-        # Frames can exceed a pipe's buffer, so parse from memory instead of a real pipe.
-        reader = _MemoryReader(frame)
-        return reader.read()
-    finally:
-        os.close(r)
-        os.close(w)
+    return _MemoryReader(frame).read()
 
 
 class _MemoryReader(protocol.FrameReader):
@@ -233,6 +226,6 @@ class Submission:
     def module(self, name: str) -> ModuleProxy:
         return getattr(self, name)
 
-    def driver(self, name: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+    def driver(self, driver_name: str, /, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
         """Run a public driver (see ``coursekit.worker.drivers``) in the worker and return its data."""
-        return self._conn.request("driver", timeout=timeout, name=name, args=list(args), kwargs=kwargs)
+        return self._conn.request("driver", timeout=timeout, name=driver_name, args=list(args), kwargs=kwargs)

@@ -147,8 +147,15 @@ def describe_error(exc: BaseException, student_dir: Path) -> dict:
         frames = []
     if isinstance(exc, SyntaxError) and exc.filename and str(exc.filename).startswith(prefix):
         frames.append([Path(exc.filename).name, exc.lineno or 0, "<module>", (exc.text or "").strip()[:200]])
+    # Raised by a driver's own code (not by student code it called): the grader's fault.
+    in_driver = False
+    try:
+        last = traceback.extract_tb(exc.__traceback__)[-1]
+        in_driver = Path(last.filename).name == "drivers.py"
+    except BaseException:
+        pass
     return {"type": str(name)[:100], "message": str(message)[:MAX_MESSAGE_CHARS],
-            "frames": frames[-MAX_FRAMES:]}
+            "frames": frames[-MAX_FRAMES:], "in_driver": in_driver}
 
 
 def _default_drivers() -> dict[str, Any]:

@@ -1,0 +1,94 @@
+"""Known-bad submissions: typical student mistakes, each a small change to the reference.
+
+``autograder/<week>/known_bad/<name>/expected.toml`` says what the mistake is, how to make it from
+the reference, and exactly what it must score::
+
+    description = "np.sign gives sign(0) = 0, so points on the boundary get label 0"
+    total = 95.0
+
+    [[change]]
+    file = "perceptron.py"
+    old = '''
+        return np.where(scores >= 0, 1, -1)
+    '''
+    new = '''
+        return np.sign(scores).astype(np.int64)
+    '''
+
+    [scores]            # per-test score by test number; tests not listed must get full marks
+    "1.2" = 0.0
+
+Keeping the mistake as a change (rather than a full copy) shows what it is at a glance and keeps it
+in step with the reference: a change whose ``old`` text no longer occurs exactly once fails loudly.
+The submission is the reference with its solution markers removed and the changes applied.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import WeekConfig
+
+_MARKER_LINE = re.compile(r"^[ \t]*#+\s*(BEGIN|END) SOLUTION[ \t]*\n", re.M)
+
+
+class KnownBadError(ValueError):
+    """A known-bad spec that cannot be applied; the message names the file and the change."""
+
+
+@dataclass(frozen=True)
+class KnownBad:
+    name: str
+    spec_path: Path
+    description: str
+    changes: tuple[tuple[str, str, str], ...]  # (file, old, new)
+    scores: dict[str, float] = field(default_factory=dict)
+    total: float | None = None
+
+
+def load(spec_path: Path) -> KnownBad:
+    data = tomllib.loads(spec_path.read_text(encoding="utf-8"))
+    changes = []
+    for i, change in enumerate(data.get("change", [])):
+        try:
+            changes.append((change["file"], change["old"], change["new"]))
+        except KeyError as e:
+            raise KnownBadError(f"{spec_path}: change[{i}] lacks {e.args[0]!r}") from None
+    if not changes:
+        raise KnownBadError(f"{spec_path}: no [[change]]: a known-bad submission must differ from the reference")
+    return KnownBad(spec_path.parent.name, spec_path, data.get("description", ""), tuple(changes),
+                    {str(k): float(v) for k, v in data.get("scores", {}).items()},
+                    float(data["total"]) if "total" in data else None)
+
+
+def discover(folder: Path) -> list[KnownBad]:
+    """Every known-bad submission of a week, by folder name."""
+    if not folder.is_dir():
+        return []
+    return [load(spec) for spec in sorted(folder.glob("*/expected.toml"))]
+
+
+def without_markers(text: str) -> str:
+    return _MARKER_LINE.sub("", text)
+
+
+def materialize(bad: KnownBad, solution_dir: Path, week: WeekConfig, dest: Path) -> Path:
+    """Write the known-bad submission's student files into ``dest``; return ``dest``."""
+    files = {name: without_markers((solution_dir / name).read_text(encoding="utf-8"))
+             for name in week.student_files}
+    for i, (file, old, new) in enumerate(bad.changes):
+        if file not in files:
+            raise KnownBadError(f"{bad.spec_path}: change[{i}] names {file!r}, not a student file")
+        count = files[file].count(old)
+        if count != 1:
+            raise KnownBadError(f"{bad.spec_path}: change[{i}]: its old text occurs {count} times in "
+                                f"{file} (reference, markers removed); it must occur exactly once: "
+                                "update the change to the current reference")
+        files[file] = files[file].replace(old, new)
+    dest.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (dest / name).write_text(text, encoding="utf-8")
+    return dest
