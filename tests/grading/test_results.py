@@ -23,7 +23,7 @@ def good() -> dict:
     (lambda r: r["tests"][0].update(number=1.1), "number"),
     (lambda r: r.update(bogus=1), "must not contain"),
     (lambda r: r["leaderboard"][0].update(order="up"), "order"),
-    (lambda r: r["tests"][0].update(score=float("nan"), max_score=float("nan")), "NaN|number|sum"),
+    (lambda r: r["tests"][0].update(score=float("nan"), max_score=float("nan")), "NaN|number|sum|not JSON compliant"),
 ])
 def test_invalid_results_are_refused(mutate, problem, tmp_path):
     data = good()
