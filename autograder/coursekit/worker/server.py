@@ -159,5 +159,10 @@ def describe_error(exc: BaseException, student_dir: Path) -> dict:
 
 
 def _default_drivers() -> dict[str, Any]:
+    """The generic drivers plus every week's (``drivers_<week>.py`` beside ``drivers.py``)."""
     from . import drivers
-    return drivers.REGISTRY
+    registry = dict(drivers.REGISTRY)
+    for path in sorted(Path(drivers.__file__).parent.glob("drivers_*.py")):
+        module = importlib.import_module(f"{__package__}.{path.stem}")
+        registry.update(getattr(module, "REGISTRY", {}))
+    return registry
