@@ -13,7 +13,7 @@ SUBMISSION ?=
 RESULTS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test stencils verify grade bench clean
+.PHONY: help venv demo test stencils verify grade bench autograder image clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 	@echo "creating the environment in $(VENV) (once; a few minutes)"
 	$(SYSTEM_PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
 venv: $(STAMP) ## create or update the virtual environment
@@ -44,6 +44,13 @@ verify: $(STAMP) ## reference full marks, stencil zero, known-bad exact scores (
 grade: $(STAMP) ## grade one submission as Gradescope would (HW=week SUBMISSION=path [RESULTS=file])
 	@test -n "$(HW)" -a -n "$(SUBMISSION)" || { echo "usage: make grade HW=<week> SUBMISSION=<folder or zip> [RESULTS=<file>]"; exit 2; }
 	$(COURSEKIT) grade $(HW) $(SUBMISSION) $(if $(RESULTS),--results $(RESULTS))
+
+autograder: $(STAMP) ## dist/gradescope/<week>.zip, ready to upload (HW=week)
+	@test -n "$(HW)" || { echo "usage: make autograder HW=<week>"; exit 2; }
+	$(COURSEKIT) autograder $(HW)
+
+image: $(STAMP) ## build the CUDA-enabled grading image with Docker (HW=week, default perceptron)
+	$(COURSEKIT) image $(if $(HW),$(HW),perceptron)
 
 bench: $(STAMP) ## grading time, peak memory and harness overhead per week
 	$(COURSEKIT) bench $(HW)

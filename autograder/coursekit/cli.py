@@ -5,6 +5,7 @@ command line and the Python API are the same functions; heavy imports happen ins
     coursekit demo
     coursekit grade HW SUBMISSION [--results FILE]
     coursekit verify [HW]
+    coursekit autograder HW
     coursekit bench [HW]
 """
 
@@ -32,6 +33,13 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify", help="prove a week's graders on the reference, stencil and known-bad")
     p.add_argument("week", nargs="?", default=None)
 
+    p = sub.add_parser("autograder", help="build dist/gradescope/<week>.zip for Gradescope")
+    p.add_argument("week")
+
+    p = sub.add_parser("image", help="build the CUDA-enabled grading image with Docker")
+    p.add_argument("week")
+    p.add_argument("--torch", default="cuda", choices=["cuda", "cpu"], help="torch build in the image")
+
     p = sub.add_parser("bench", help="measure grading time, memory and overhead")
     p.add_argument("week", nargs="?", default=None)
     return parser
@@ -56,6 +64,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "verify":
             from .commands.verify import main as run
             return run(week=args.week)
+        if args.command == "autograder":
+            from .commands.autograder import main as run
+            return run(week=args.week)
+        if args.command == "image":
+            from .commands.image import main as run
+            return run(week=args.week, torch_build=args.torch)
         if args.command == "bench":
             from .commands.bench import main as run
             return run(week=args.week)

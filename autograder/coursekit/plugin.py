@@ -56,6 +56,7 @@ _MARKERS = {
     "tags(*names)": "Gradescope tags",
     "name(s)": "display name (default: the docstring's first line)",
     "timeout(seconds)": "time allowed for the student's calls in this test",
+    "cuda": "needs a CUDA GPU: skipped, with the reason, when grading on the CPU",
 }
 
 
@@ -86,6 +87,7 @@ class TestRecord:
     output: str = ""
     grader_error: bool = False
     credit: float | None = None
+    duration: float = 0.0
 
 
 @dataclass
@@ -102,6 +104,7 @@ class GradingState:
     connection: Any = None
     channel: Any = None
     violations: list = field(default_factory=list)
+    device: str = "cpu"
     started: float = field(default_factory=time.monotonic)
     notes: list[str] = field(default_factory=list)
 
@@ -276,22 +279,26 @@ def leaderboard(request: pytest.FixtureRequest):
     return add
 
 
-@pytest.fixture(scope="session")
-def device(week) -> str:
-    """``"cuda"`` when the week allows it and a GPU is present, else ``"cpu"``.
-
-    ``COURSEKIT_DEVICE=cpu|cuda`` forces either.
-    """
+def choose_device(allow_cuda: bool) -> str:
+    """``"cuda"`` when allowed and a GPU is present, else ``"cpu"``; ``COURSEKIT_DEVICE`` forces either."""
     forced = os.environ.get("COURSEKIT_DEVICE")
     if forced in ("cpu", "cuda"):
         return forced
-    if not week.allow_cuda:
+    if not allow_cuda:
         return "cpu"
     try:
         import torch
-        return "cuda" if torch.cuda.is_available() else "cpu"
     except ImportError:
         return "cpu"
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+@pytest.fixture(scope="session")
+def device(request: pytest.FixtureRequest, week) -> str:
+    """The device graders compute on (see :func:`choose_device`); tolerances follow it."""
+    state = _state(request.config)
+    state.device = choose_device(week.allow_cuda)
+    return state.device
 
 
 # --- running -------------------------------------------------------------------------------
@@ -301,6 +308,10 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     from .grading.client import Deadline
 
     state = _state(item.config)
+    if item.get_closest_marker("cuda") is not None:
+        allow = state.week.allow_cuda if state.week is not None else True
+        if choose_device(allow) != "cuda":
+            pytest.skip("needs a CUDA GPU, and this run grades on the CPU")
     timeout = float(_marker_arg(item, "timeout", 0) or (
         state.week.budget.test_timeout_seconds if state.week else DEFAULT_TEST_TIMEOUT))
     Deadline.test_deadline = time.monotonic() + timeout
@@ -336,6 +347,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     record = state.records.get(item.nodeid)
     if record is None:
         return report
+    record.duration += report.duration
     if report.when == "setup" and report.skipped:
         record.outcome = "skipped"
         record.output = _skip_reason(report)
@@ -386,7 +398,7 @@ def build_results(state: GradingState) -> dict:
                  "status": "passed" if score >= rec.points and rec.outcome == "passed" else "failed",
                  "output": clip(output), "visibility": rec.visibility,
                  "extra_data": {"outcome": rec.outcome, "public": rec.public,
-                                "grader_error": rec.grader_error}}
+                                "grader_error": rec.grader_error, "seconds": round(rec.duration, 3)}}
         if rec.number:
             entry["number"] = str(rec.number)
         if rec.tags:
@@ -424,8 +436,9 @@ def _missing_points(state: GradingState) -> float:
 def _extra_data(state: GradingState) -> dict:
     import platform
     import sys
-    data = {"week": getattr(state.week, "name", None), "mode": state.mode,
-            "python": platform.python_version()}
+    data = {"week": getattr(state.week, "name", None), "mode": state.mode, "device": state.device,
+            "python": platform.python_version(),
+            "seconds": round(time.monotonic() - state.started, 3)}
     import resource
     torch = sys.modules.get("torch")
     if torch is not None:

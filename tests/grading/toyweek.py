@@ -25,8 +25,8 @@ student_files = ["toy.py"]
 [budget]
 grade_seconds = 20
 memory_mb = 1024
-call_timeout_seconds = 3
-test_timeout_seconds = 6
+call_timeout_seconds = 5
+test_timeout_seconds = 10
 
 [[tasks]]
 number = 1

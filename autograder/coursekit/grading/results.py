@@ -145,3 +145,19 @@ def points_table(results: dict) -> str:
     total_max = sum(r[3] for r in rows)
     lines.append(f"{'':<6} {'TOTAL':<{width}} {results.get('score', 0):>5.2f} / {total_max:<5.2f}")
     return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m coursekit.grading.results FILE``: exit 0 if FILE is valid results, else 1."""
+    import sys
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        validate(json.loads(Path(args[0]).read_text(encoding="utf-8")))
+    except (OSError, ValueError, IndexError) as e:
+        print(f"invalid results: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -30,6 +30,7 @@ from .client import WorkerFailure
 
 WORKER_USER = os.environ.get("COURSEKIT_WORKER_USER", "coursekit-worker")
 PR_SET_CHILD_SUBREAPER = 36
+STARTUP_SECONDS = 60.0
 
 _BOOT = ("import sys; sys.path.insert(0, {rt!r}); "
          "from coursekit.worker.main import main; sys.exit(main())")
@@ -207,6 +208,15 @@ class WorkerChannel:
             os.close(rep_w)
         self.req_w, self.rep_r = req_w, rep_r
         self.reader = protocol.FrameReader(rep_r)
+        # Start-up (an interpreter, numpy) is the grader's time, not the student's: wait for it
+        # here, generously, so the first call's deadline measures the student's code alone.
+        deadline = time.monotonic() + STARTUP_SECONDS
+        try:
+            protocol.write_frame(self.req_w, protocol.pack_frame({"op": "ping", "id": 0}, []), deadline)
+            self.reader.read(deadline)
+        except protocol.ProtocolError as e:
+            self._fail(f"did not start: {e}")
+            raise WorkerFailure("startup", "the worker process could not start") from None
 
     # requests -------------------------------------------------------------------------------
     def request(self, message: dict, buffers: list[bytes], timeout: float | None) -> tuple[dict, list[bytes]]:

@@ -77,7 +77,7 @@ def replay_train(student_update: Callable[..., Any], X: np.ndarray, y: np.ndarra
     while len(counts) < epochs:
         updates = 0
         for i in order.permutation(n):
-            if y[i] * (np.dot(w, X[i]) + b) <= 0:
+            if y[i] * (X[i] @ w + b) <= 0:
                 calls += 1
                 if calls > max_calls:
                     return None
