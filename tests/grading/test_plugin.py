@@ -165,3 +165,19 @@ def test_missing_student_file_is_named_in_every_test(week_dir):
     """)
     _, data = run(week_dir, "test_toy.py")
     assert "missing toy.py" in data["tests"][0]["output"]
+
+
+def test_cuda_only_tests_skip_on_the_cpu_with_a_reason(week_dir, monkeypatch):
+    week_dir.makepyfile(test_toy='''
+        import pytest
+        @pytest.mark.task(1)
+        @pytest.mark.points(1)
+        @pytest.mark.cuda
+        def test_gpu(submission, device):
+            """runs on the GPU"""
+            assert device == "cuda"
+    ''')
+    monkeypatch.setenv("COURSEKIT_DEVICE", "cpu")
+    _, data = run(week_dir, "test_toy.py")
+    assert data["tests"][0]["output"] == "skipped: needs a CUDA GPU, and this run grades on the CPU"
+    assert data["extra_data"]["device"] == "cpu"

@@ -105,6 +105,8 @@ def run_autograder(archive: Path, base: Path, submission: dict[str, str | bytes]
         path.write_bytes(data if isinstance(data, bytes) else data.encode())
     env = {"PATH": os.environ["PATH"], "AUTOGRADER_ROOT": str(root), "COURSEKIT_VENV": venv,
            "COURSEKIT_DEADLINE_SECONDS": str(deadline), "HOME": str(base)}
+    if "COURSEKIT_DEVICE" in os.environ:
+        env["COURSEKIT_DEVICE"] = os.environ["COURSEKIT_DEVICE"]
     script = root / "source" / "run_autograder"
     done = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=deadline + 60)
     assert done.returncode == 0, done.stderr
