@@ -13,7 +13,7 @@ SUBMISSION ?=
 RESULTS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test stencils verify grade bench autograder image clean
+.PHONY: help venv demo test stencils verify grade bench autograder image student release clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -48,6 +48,14 @@ grade: $(STAMP) ## grade one submission as Gradescope would (HW=week SUBMISSION=
 autograder: $(STAMP) ## dist/gradescope/<week>.zip, ready to upload (HW=week)
 	@test -n "$(HW)" || { echo "usage: make autograder HW=<week>"; exit 2; }
 	$(COURSEKIT) autograder $(HW)
+
+student: $(STAMP) ## dist/student/<week>/, a ready-to-push starter repository (HW=week)
+	@test -n "$(HW)" || { echo "usage: make student HW=<week>"; exit 2; }
+	$(COURSEKIT) student $(HW)
+
+release: $(STAMP) ## verify + autograder + student, with a summary; refuses on any leak (HW=week)
+	@test -n "$(HW)" || { echo "usage: make release HW=<week>"; exit 2; }
+	$(COURSEKIT) release $(HW)
 
 image: $(STAMP) ## build the CUDA-enabled grading image with Docker (HW=week, default perceptron)
 	$(COURSEKIT) image $(if $(HW),$(HW),perceptron)

@@ -6,6 +6,8 @@ command line and the Python API are the same functions; heavy imports happen ins
     coursekit grade HW SUBMISSION [--results FILE]
     coursekit verify [HW]
     coursekit autograder HW
+    coursekit student HW
+    coursekit release HW
     coursekit bench [HW]
 """
 
@@ -34,6 +36,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("week", nargs="?", default=None)
 
     p = sub.add_parser("autograder", help="build dist/gradescope/<week>.zip for Gradescope")
+    p.add_argument("week")
+
+    p = sub.add_parser("student", help="build dist/student/<week>/, the starter repository")
+    p.add_argument("week")
+
+    p = sub.add_parser("release", help="verify, then the Gradescope zip and the starter repository")
     p.add_argument("week")
 
     p = sub.add_parser("image", help="build the CUDA-enabled grading image with Docker")
@@ -66,6 +74,12 @@ def main(argv: list[str] | None = None) -> int:
             return run(week=args.week)
         if args.command == "autograder":
             from .commands.autograder import main as run
+            return run(week=args.week)
+        if args.command == "student":
+            from .commands.student import main as run
+            return run(week=args.week)
+        if args.command == "release":
+            from .commands.release import main as run
             return run(week=args.week)
         if args.command == "image":
             from .commands.image import main as run

@@ -50,7 +50,8 @@ def describe_failure(excinfo: Any, public: bool, week: Any = None) -> tuple[str,
 def _student_error(exc: Any, public: bool, week: Any) -> str:
     where = exc.location()
     if exc.type == "NotImplementedError":
-        return f"Not implemented yet: {where or 'your code'} raised NotImplementedError."
+        stub = f" ({exc.message})" if public and exc.message else ""
+        return f"Not implemented yet: {where or 'your code'} raised NotImplementedError{stub}."
     if exc.type == "ForbiddenAPIError":
         apis = sorted({f.api for f in getattr(week, "forbidden", ())})
         text = f"Your code used an API this week forbids ({', '.join(apis) or 'see the handout'})"

@@ -362,8 +362,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     elif report.when == "call" and report.skipped:
         record.outcome = "skipped"
         record.output = _skip_reason(report)
-    if record.outcome == "failed" and not record.public and not record.grader_error:
-        report.longrepr = record.output  # keep hidden details out of the terminal log too
+    if record.outcome == "failed" and not record.grader_error and state.week is not None:
+        # The grader's own message: what failed and, for public tests, the student's traceback.
+        # (Hidden details stay out of the terminal log too; the engine's frames are noise.)
+        report.longrepr = f"{record.name}\n{record.output}"
     return report
 
 

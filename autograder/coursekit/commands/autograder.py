@@ -16,17 +16,17 @@ import hashlib
 import zipfile
 from pathlib import Path
 
+from .. import leaks
 from ..config import WeekConfig, load_week
-from ..known_bad import without_markers
 from ..paths import Repo
-from ..stencil import IGNORED_NAMES, IGNORED_SUFFIXES, find_regions
+from ..stencil import IGNORED_NAMES, IGNORED_SUFFIXES
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 #: Runtime dependencies the grader needs, pinned like pyproject.toml (checked by a test).
 RUNTIME_REQUIREMENTS = ("torch", "numpy", "pytest", "fastjsonschema")
 #: Parts of the package only the TA's machine needs (authoring, releasing); never shipped.
-TA_ONLY = ("commands", "cli.py", "__main__.py", "stencil.py", "known_bad.py", "data/build_digits.py")
-MIN_LEAK_LINE = 24  # shorter solution lines (``return w, b``) are too common to mean a leak
+TA_ONLY = ("commands", "cli.py", "__main__.py", "stencil.py", "known_bad.py", "leaks.py",
+           "data/build_digits.py")
 
 ENGINE_PYPROJECT = """\
 [build-system]
@@ -67,19 +67,26 @@ def requirements(repo: Repo) -> str:
     return "".join(pins[name] + "\n" for name in RUNTIME_REQUIREMENTS)
 
 
+def engine_files(prefix: str) -> dict[str, bytes]:
+    """The ``coursekit`` package without the TA's tooling, under ``prefix`` (``engine/coursekit``)."""
+    package = Path(__file__).resolve().parents[1]
+    files = {}
+    for rel, data in _files_under(package, prefix).items():
+        inner = rel.removeprefix(prefix + "/")
+        if not any(inner == t or inner.startswith(t + "/") for t in TA_ONLY):
+            files[rel] = data
+    return files
+
+
 def contents(repo: Repo, week: WeekConfig) -> dict[str, bytes]:
     """Every file of the archive, by its path inside the archive."""
     import coursekit
-    package = Path(coursekit.__file__).parent
     files: dict[str, bytes] = {}
     for name in ("setup.sh", "run_autograder"):
         files[name] = (repo.root / "gradescope" / name).read_bytes()
     files["requirements.txt"] = requirements(repo).encode()
     files["engine/pyproject.toml"] = ENGINE_PYPROJECT.format(version=coursekit.__version__).encode()
-    for rel, data in _files_under(package, "engine/coursekit").items():
-        inner = rel.removeprefix("engine/coursekit/")
-        if not any(inner == t or inner.startswith(t + "/") for t in TA_ONLY):
-            files[rel] = data
+    files.update(engine_files("engine/coursekit"))
     files["week.toml"] = repo.config_path(week.name).read_bytes()
     files.update(_files_under(repo.public_tests(week.name), "tests/public"))
     files.update(_files_under(repo.hidden_tests(week.name), "tests/hidden"))
@@ -87,53 +94,12 @@ def contents(repo: Repo, week: WeekConfig) -> dict[str, bytes]:
     return dict(sorted(files.items()))
 
 
-def solution_lines(repo: Repo, week: WeekConfig) -> dict[str, str]:
-    """Distinctive lines of the reference's solution regions (absent from the stencil) → their file."""
-    lines: dict[str, str] = {}
-    solution = repo.solution(week.name)
-    if not solution.is_dir():
-        return lines
-    stencil_text = "\n".join(p.read_text(encoding="utf-8", errors="replace")
-                             for p in repo.stencil(week.name).rglob("*.py"))
-    for path in sorted(solution.rglob("*.py")):
-        source = path.read_text(encoding="utf-8")
-        text_lines = source.splitlines()
-        for region in find_regions(source, str(path)):
-            for line in text_lines[region.begin: region.end - 1]:
-                stripped = line.strip()
-                if len(stripped) >= MIN_LEAK_LINE and not stripped.startswith("#") and stripped not in stencil_text:
-                    lines[stripped] = path.name
-    return lines
-
-
 def scan(files: dict[str, bytes], repo: Repo, week: WeekConfig) -> None:
-    """Refuse (``LeakError``) if any file would carry the reference into the archive."""
-    solution = repo.solution(week.name)
-    references = {}
-    if solution.is_dir():
-        for path in solution.rglob("*"):
-            if path.is_file():
-                data = path.read_bytes()
-                references[hashlib.sha256(data).hexdigest()] = path
-                if path.suffix == ".py":
-                    stripped = without_markers(data.decode("utf-8", "replace")).encode()
-                    references[hashlib.sha256(stripped).hexdigest()] = path
-    secret_lines = solution_lines(repo, week)
-    for name, data in files.items():
-        digest = hashlib.sha256(data).hexdigest()
-        if digest in references:
-            raise LeakError(f"refusing to build: {name} is a copy of the reference {references[digest]}")
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            continue
-        for number, line in enumerate(text.splitlines(), start=1):
-            if "BEGIN SOLUTION" in line or "END SOLUTION" in line:
-                raise LeakError(f"refusing to build: {name}:{number} holds a solution marker")
-            stripped = line.strip()
-            if stripped in secret_lines:
-                raise LeakError(f"refusing to build: {name}:{number} repeats a line of the reference "
-                                f"solution ({secret_lines[stripped]}): {stripped[:80]!r}")
+    """Refuse (``LeakError``) if any file would carry the reference into the archive: a copy of a
+    reference file, a solution marker, or a line of a solution region (hidden tests may ship)."""
+    problems = leaks.scan(files, leaks.collect(repo, week, hidden_tests=False))
+    if problems:
+        raise LeakError("refusing to build: " + "; ".join(problems))
 
 
 def write_zip(files: dict[str, bytes], path: Path) -> None:

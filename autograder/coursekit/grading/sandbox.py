@@ -13,6 +13,7 @@ is isolated as a process, but not as a user, and the grader says so.
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import json
 import os
 import pwd
@@ -30,6 +31,7 @@ from .client import WorkerFailure
 
 WORKER_USER = os.environ.get("COURSEKIT_WORKER_USER", "coursekit-worker")
 PR_SET_CHILD_SUBREAPER = 36
+MAX_CONCURRENT_RUNS = 32
 STARTUP_SECONDS = 60.0
 
 _BOOT = ("import sys; sys.path.insert(0, {rt!r}); "
@@ -71,6 +73,31 @@ def ensure_worker_user(name: str = WORKER_USER) -> pwd.struct_passwd:
     return pwd.getpwnam(name)
 
 
+def acquire_worker_user(base: str = WORKER_USER) -> tuple[pwd.struct_passwd, int]:
+    """A worker user that no other grading run on this machine is using, and the lock that says so.
+
+    Killing "every process of the worker user" must not reach another run's worker, so concurrent
+    runs (a TA grading in parallel, a test suite) each take their own user: ``coursekit-worker``,
+    then ``coursekit-worker-1``, … (created on demand). On Gradescope there is one run per container.
+    The locks live in a root-only folder, so no student process can hold one.
+    """
+    lockdir = Path(tempfile.gettempdir()) / "coursekit-worker-locks"
+    lockdir.mkdir(mode=0o700, exist_ok=True)
+    info = lockdir.lstat()
+    if info.st_uid != 0 or info.st_mode & 0o077 or not os.path.isdir(lockdir) or os.path.islink(lockdir):
+        raise SandboxError(f"{lockdir} must be a folder owned by root with mode 700; remove it and retry")
+    for index in range(MAX_CONCURRENT_RUNS):
+        name = base if index == 0 else f"{base}-{index}"
+        fd = os.open(lockdir / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        return ensure_worker_user(name), fd
+    raise SandboxError(f"{MAX_CONCURRENT_RUNS} grading runs are already running on this machine")
+
+
 def runtime_copy(dest: Path) -> Path:
     """Copy the worker's code (and nothing else of the grader) into ``dest``; return ``dest``."""
     package = Path(__file__).resolve().parents[1]
@@ -105,7 +132,7 @@ class WorkerChannel:
     def __init__(self, settings: SandboxSettings):
         self.settings = settings
         self.root_mode = is_root()
-        self.user = ensure_worker_user() if self.root_mode else None
+        self.user, self._user_lock = acquire_worker_user() if self.root_mode else (None, None)
         self.base = Path(tempfile.mkdtemp(prefix="coursekit-sandbox-"))
         self.base.chmod(0o755)
         self.runtime = runtime_copy(self.base / "runtime")
@@ -306,10 +333,13 @@ class WorkerChannel:
         return sorted(found)
 
     def close(self) -> None:
-        """End the worker for good and remove the scratch folders."""
+        """End the worker for good, remove the scratch folders, and free the worker user."""
         self._stop()
         self.kill_all()
         shutil.rmtree(self.base, ignore_errors=True)
+        if self._user_lock is not None:
+            os.close(self._user_lock)  # only now may another run take this user
+            self._user_lock = None
 
     def discard(self, why: str) -> None:
         """Drop the current worker (it broke the protocol); the next request starts a fresh one."""

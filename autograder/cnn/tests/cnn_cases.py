@@ -1,0 +1,169 @@
+"""Week 3's hidden inputs and the judging steps the hidden tests share.
+
+The seeds of every multi-case test are defined here; a single-case test names its seed inline.
+Seeds follow one scheme, so none is reused by accident: 1xx for task 1, 2xx for task 2, and so on.
+Failure messages name the check and what differed, never an expected value or an input: the
+checks in :mod:`coursekit.checks` keep values in their ``detail``, which hidden tests do not show.
+
+Backward tests get their ``cache`` from the student's own forward pass (its content is the
+student's design), with ``dout`` of the true output's shape. A forward pass that computes wrong
+values but keeps what the backward pass needs therefore costs points in its own task only.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import cnn_oracle as oracle
+import numpy as np
+
+from coursekit.checks import GradeFailure, expect_array, expect_close, expect_true
+
+# --- seeds and shapes -----------------------------------------------------------------------
+
+#: A convolution case: (N, C, H, W, F, KH, KW, stride, pad, seed); stride and pad an int or a pair.
+ConvCase = tuple
+
+#: Stride 1, no padding: multi-channel, non-square inputs and kernels.
+CONV_PLAIN = [(2, 3, 7, 7, 4, 3, 3, 1, 0, 101), (3, 2, 6, 9, 5, 2, 4, 1, 0, 102),
+              (4, 1, 8, 6, 3, 3, 2, 1, 0, 103), (2, 4, 5, 8, 2, 1, 1, 1, 0, 104)]
+#: Integer strides and paddings.
+CONV_STRIDE_PAD = [(2, 3, 9, 9, 4, 3, 3, 2, 1, 111), (2, 2, 8, 10, 3, 3, 3, 1, 2, 112),
+                   (3, 3, 11, 7, 2, 4, 2, 3, 0, 113), (2, 4, 10, 10, 3, 5, 5, 2, 2, 114)]
+#: (height, width) pairs of strides and paddings that differ between the two axes.
+CONV_PAIRS = [(2, 3, 9, 7, 4, 3, 2, (2, 1), (1, 0), 121), (2, 2, 6, 11, 3, 2, 3, (1, 3), (0, 2), 122),
+              (3, 2, 10, 8, 2, 4, 3, (3, 2), (2, 1), 123)]
+#: The kernel covers the whole (padded) input: a 1x1 output.
+CONV_FULL_KERNEL = [(2, 3, 5, 4, 4, 5, 4, 1, 0, 131), (3, 2, 3, 6, 3, 5, 8, 1, 1, 132)]
+#: Strides larger than the kernel: some input pixels are never read.
+CONV_WIDE_STRIDE = [(2, 3, 11, 12, 3, 2, 2, 3, 0, 141), (2, 2, 10, 9, 2, 1, 2, (4, 3), 1, 142)]
+#: One image (and one channel or one filter).
+CONV_ONE_IMAGE = [(1, 1, 6, 6, 1, 3, 3, 1, 1, 151), (1, 3, 7, 5, 2, 3, 3, 2, 1, 152)]
+#: The graded speed check: a batch of small multi-channel images, a 3x3 kernel, "same" padding.
+SPEED_CASE = (8, 3, 16, 16, 8, 3, 3, 1, 1, 161)
+
+#: A pooling case: (N, C, H, W, kernel, stride, seed).
+POOL_DEFAULT = [(2, 3, 8, 8, 2, 2, 301), (3, 2, 6, 10, 2, 2, 302), (1, 4, 4, 4, 2, 2, 303)]
+#: Other kernels and strides, overlapping windows (stride < kernel) included.
+POOL_OTHER = [(2, 3, 9, 9, 3, 3, 311), (2, 2, 7, 8, 3, 2, 312), (3, 1, 6, 6, 2, 1, 313),
+              (2, 2, 10, 7, 1, 2, 314)]
+#: (height, width) pairs of kernels and strides.
+POOL_PAIRS = [(2, 3, 8, 9, (2, 3), (2, 3), 321), (2, 2, 9, 7, (3, 1), (2, 2), 322),
+              (1, 3, 6, 10, (2, 4), (1, 3), 323)]
+#: Sizes that no whole number of windows covers: the last rows or columns are left out.
+POOL_REMAINDER = [(2, 2, 7, 9, 2, 2, 331), (2, 3, 11, 8, 3, 3, 332)]
+
+#: Part B: the configured training run of the handout.
+TRAIN_RUN = {"epochs": 20, "seed": 0}
+#: torch's global seed set in the worker before build_model(), so initialization is reproducible.
+MODEL_SEED = 0
+
+
+def rng(seed: int) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+def conv_data(case: ConvCase) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any, Any]:
+    """``(x, w, b, stride, pad)`` of a convolution case, standard normal float64."""
+    N, C, H, W, F, KH, KW, stride, pad, seed = case
+    g = rng(seed)
+    return (g.standard_normal((N, C, H, W)), g.standard_normal((F, C, KH, KW)), g.standard_normal(F),
+            stride, pad)
+
+
+def pool_data(case: tuple) -> tuple[np.ndarray, Any, Any]:
+    """``(x, kernel, stride)`` of a pooling case; the grader checks that no window has a tie."""
+    N, C, H, W, kernel, stride, seed = case
+    x = rng(seed).standard_normal((N, C, H, W))
+    assert not oracle.pooling_has_ties(x, kernel, stride), "grader self-check: a pooling window has a tie"
+    return x, kernel, stride
+
+
+# --- judging helpers ------------------------------------------------------------------------
+
+def run_cases(credit: Any, cases: Sequence[Any], check: Callable[[int, Any], None]) -> None:
+    """Run ``check(k, case)`` for every case; partial credit by the share of cases that pass.
+
+    Only a check's :class:`GradeFailure` counts as a failed case; anything else (the student's code
+    raising, the worker failing) ends the test as it would without this helper.
+    """
+    failures: list[GradeFailure] = []
+    for k, case in enumerate(cases, start=1):
+        try:
+            check(k, case)
+        except GradeFailure as failure:
+            failures.append(failure)
+    credit.set((len(cases) - len(failures)) / len(cases))
+    if failures:
+        first = failures[0]
+        raise GradeFailure(f"{len(failures)} of {len(cases)} cases failed; the first: {first.summary}",
+                           first.detail)
+
+
+def unpack(got: Any, count: int, what: str) -> tuple:
+    """``got`` must be a tuple (or list) of ``count`` values, the results of ``what``."""
+    expect_true(type(got) in (tuple, list) and len(got) == count,
+                f"{what} must return a tuple of {count} values")
+    return tuple(got)
+
+
+def conv_forward(cv: Any, x, w, b, stride, pad, what: str) -> tuple[np.ndarray, Any]:
+    """The student's ``conv2d_forward``: ``(out, cache)`` with ``out`` a float array."""
+    out, cache = unpack(cv.conv2d_forward(x, w, b, stride=stride, pad=pad), 2, f"{what}: conv2d_forward")
+    return expect_array(out, f"{what}: conv2d_forward's output", dtype_kind="f"), cache
+
+
+def check_conv_forward(cv: Any, case: ConvCase, what: str) -> None:
+    """conv2d_forward's output against ``F.conv2d`` (shape, then values)."""
+    x, w, b, stride, pad = conv_data(case)
+    want = oracle.conv2d(x, w, b, stride, pad)
+    out, _ = conv_forward(cv, x, w, b, stride, pad, what)
+    expect_array(out, f"{what}: output", shape=want.shape)
+    expect_close(out, want, f"{what}: output")
+
+
+def conv_gradients(cv: Any, case: ConvCase, what: str) -> tuple[tuple, tuple]:
+    """The student's ``(dx, dw, db)`` for a case with a random ``dout``, and autograd's."""
+    x, w, b, stride, pad = conv_data(case)
+    want_out = oracle.conv2d(x, w, b, stride, pad)
+    dout = rng(case[-1] + 1000).standard_normal(want_out.shape)
+    _, cache = conv_forward(cv, x, w, b, stride, pad, what)
+    got = unpack(cv.conv2d_backward(dout, cache), 3, f"{what}: conv2d_backward")
+    return got, oracle.conv2d_grads(x, w, b, stride, pad, dout)
+
+
+def expect_gradient(got: Any, want: np.ndarray, what: str) -> None:
+    expect_array(got, what, shape=want.shape, dtype_kind="f")
+    expect_close(got, want, what)
+
+
+def check_conv_backward(cv: Any, case: ConvCase, what: str, which: str = "dx dw db") -> None:
+    """The named gradients of conv2d_backward against autograd."""
+    got, want = conv_gradients(cv, case, what)
+    for name, g, t in zip(("dx", "dw", "db"), got, want):
+        if name in which.split():
+            expect_gradient(g, t, f"{what}: {name}")
+
+
+def check_pool_forward(cv: Any, case: tuple, what: str) -> None:
+    """maxpool2d_forward's output against ``F.max_pool2d`` (a maximum is exact: no tolerance)."""
+    x, kernel, stride = pool_data(case)
+    want = oracle.max_pool2d(x, kernel, stride)
+    out, _ = unpack(cv.maxpool2d_forward(x, kernel=kernel, stride=stride), 2, f"{what}: maxpool2d_forward")
+    expect_array(out, f"{what}: output", shape=want.shape, dtype_kind="f")
+    expect_close(out, want, f"{what}: output", rtol=0.0, atol=0.0)
+
+
+def check_pool_backward(cv: Any, case: tuple, what: str) -> None:
+    """maxpool2d_backward's dx against autograd of ``F.max_pool2d``."""
+    x, kernel, stride = pool_data(case)
+    dout = rng(case[-1] + 1000).standard_normal(oracle.max_pool2d(x, kernel, stride).shape)
+    _, cache = unpack(cv.maxpool2d_forward(x, kernel=kernel, stride=stride), 2, f"{what}: maxpool2d_forward")
+    dx = cv.maxpool2d_backward(dout, cache)
+    expect_gradient(dx, oracle.max_pool2d_grad(x, kernel, stride, dout), f"{what}: dx")
+
+
+def expect_unchanged(report: dict, what: str) -> None:
+    """``report`` is the ``call_checking_arguments`` driver's answer."""
+    changed = any(report["args_changed"]) or any(report["kwargs_changed"].values())
+    expect_true(not changed, f"{what} changed one of its arguments in place")
