@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## create or update the virtual environment
 
-demo: $(STAMP) ## the main job, offline: stencils, public tests on reference and stencil, a points table
+demo: $(STAMP) ## the main job, offline: release every week into dist/ and grade the examples the Gradescope way
 	$(COURSEKIT) demo
 
 test: $(STAMP) ## the project's whole test suite (what CI runs)

@@ -98,6 +98,29 @@ def exposed_secrets(repo: Repo) -> list[str]:
     return found
 
 
+def grade_with_archive(archive: Path, submission: Path, results: Path) -> dict:
+    """Grade through a built Gradescope zip's own ``run_autograder``, as Gradescope would, with this
+    environment standing in for what ``setup.sh`` installs."""
+    import zipfile
+
+    base = Path(tempfile.mkdtemp(prefix="coursekit-gradescope-"))
+    try:
+        root = base / "autograder"
+        with zipfile.ZipFile(archive) as z:
+            z.extractall(root / "source")
+        stage_submission(submission, root / "submission")
+        (root / "results").mkdir()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COURSEKIT_SECRET"))}
+        env.update(AUTOGRADER_ROOT=str(root), COURSEKIT_VENV=sys.prefix)
+        subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env, capture_output=True,
+                       text=True, cwd=base)
+        results.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(root / "results" / "results.json", results)
+        return json.loads(results.read_text(encoding="utf-8"))
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
 def main(*, week: str, submission: str, results: str | None = None, repo: Repo | None = None) -> int:
     from ..grading.results import points_table
 

@@ -87,11 +87,17 @@ def check_known_bad(bad: KnownBad, results: dict) -> list[str]:
     return problems
 
 
-def verify_week(repo: Repo, week: WeekConfig, echo=print) -> list[Outcome]:
+def verify_week(repo: Repo, week: WeekConfig, echo=print, archive: Path | None = None) -> list[Outcome]:
+    """Grade the reference, the stencil and every known-bad submission; with ``archive`` (a built
+    Gradescope zip) through its own ``run_autograder``, else through the same entry point in place."""
+    from .grade import grade_with_archive
+
     outcomes = []
     with tempfile.TemporaryDirectory(prefix="coursekit-verify-") as tmp:
         def run(label: str, submission: Path, checker) -> None:
-            results = grade(repo, week, submission, Path(tmp) / f"{len(outcomes)}.json", quiet=True)
+            out = Path(tmp) / f"{len(outcomes)}.json"
+            results = (grade_with_archive(archive, submission, out) if archive is not None
+                       else grade(repo, week, submission, out, quiet=True))
             outcome = Outcome(label, results["score"], sum(t["max_score"] for t in results["tests"]),
                               checker(results))
             outcomes.append(outcome)
