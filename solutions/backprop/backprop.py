@@ -9,8 +9,7 @@ Conventions: arrays are float64; a batch is (N, D), one sample per row. ``forwar
 and returns ``∂L/∂(input)``, shaped like the input (the chain rule: a vector-Jacobian product).
 A parameter and its gradient are arrays that live as long as their layer: ``backward`` writes each
 gradient into its array in place, so an optimizer built once over ``parameters()`` sees every new
-gradient, and ``step()`` changes each parameter array in place. numpy is the only library this file
-may use (see the handout).
+gradient, and ``step()`` changes each parameter array in place. Only numpy (see the handout).
 """
 
 from __future__ import annotations
@@ -22,18 +21,13 @@ import numpy as np
 Pair = tuple[np.ndarray, np.ndarray]  # (parameter, its gradient): two arrays of the same shape
 
 
-# --- Initialization -------------------------------------------------------------------------
-
-
 def xavier_uniform(fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray:
     """Glorot/Xavier uniform weights: ``W_ij ~ U(-a, a)`` with ``a = sqrt(6 / (fan_in + fan_out))``.
 
     Then ``Var(W_ij) = a² / 3 = 2 / (fan_in + fan_out)``, the compromise between keeping the
     forward variance (``1 / fan_in``) and the backward variance (``1 / fan_out``) constant, as
     ``torch.nn.init.xavier_uniform_`` does. Draw every number from ``rng`` (no global seed).
-
-    Returns:
-        (fan_in, fan_out) float64.
+    Returns (fan_in, fan_out) float64.
     """
     ### BEGIN SOLUTION
     bound = np.sqrt(6.0 / (fan_in + fan_out))
@@ -47,16 +41,11 @@ def he_normal(fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray
     A ReLU zeroes about half of its inputs, halving their second moment; the factor 2 makes up for
     it, so activations keep their scale from layer to layer (``torch.nn.init.kaiming_normal_``,
     mode ``fan_in``). Draw every number from ``rng`` (no global seed).
-
-    Returns:
-        (fan_in, fan_out) float64.
+    Returns (fan_in, fan_out) float64.
     """
     ### BEGIN SOLUTION
     return rng.normal(0.0, np.sqrt(2.0 / fan_in), size=(fan_in, fan_out))
     ### END SOLUTION
-
-
-# --- Layers ---------------------------------------------------------------------------------
 
 
 class Layer:
@@ -123,11 +112,8 @@ class ReLU(Layer):
 
 
 class Sigmoid(Layer):
-    """``y = σ(x) = 1 / (1 + e^{-x})`` elementwise, any shape; ``dx = dout · y (1 - y)``.
-
-    Compute σ without overflow for any finite x (exponentiate only ``-|x|``), and keep ``y`` for
-    backward.
-    """
+    """``y = σ(x) = 1 / (1 + e^{-x})`` elementwise, any shape; ``dx = dout · y (1 - y)``. Compute σ
+    without overflow for any finite x (exponentiate only ``-|x|``); keep ``y`` for backward."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         ### BEGIN SOLUTION
@@ -157,15 +143,9 @@ class Tanh(Layer):
         ### END SOLUTION
 
 
-# --- Losses ---------------------------------------------------------------------------------
-
-
 class MSELoss:
-    """Mean squared error over all M elements: ``L = (1/M) Σ (pred - target)²``.
-
-    ``forward(pred, target)`` (same shape, any) → L as a float; ``backward()`` →
-    ``∂L/∂pred = 2 (pred - target) / M``, shaped like ``pred``.
-    """
+    """Mean squared error over all M elements: ``L = (1/M) Σ (pred - target)²``. ``forward(pred,
+    target)`` (same shape, any) → L as a float; ``backward()`` → ``2 (pred - target) / M``."""
 
     def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
         ### BEGIN SOLUTION
@@ -204,9 +184,6 @@ class SoftmaxCrossEntropy:
         ### END SOLUTION
 
 
-# --- The container --------------------------------------------------------------------------
-
-
 class Sequential(Layer):
     """Layers applied in order: ``forward`` runs them first to last, ``backward`` last to first
     (the chain rule: ``dx = J_1ᵀ (J_2ᵀ (… J_Kᵀ dout))``)."""
@@ -233,9 +210,6 @@ class Sequential(Layer):
         ### BEGIN SOLUTION
         return [pair for layer in self.layers for pair in layer.parameters()]
         ### END SOLUTION
-
-
-# --- Optimizers -----------------------------------------------------------------------------
 
 
 class SGD:
@@ -299,9 +273,6 @@ class Adam:
         ### END SOLUTION
 
 
-# --- Gradient checking ----------------------------------------------------------------------
-
-
 def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
     """Central differences of a scalar function ``f`` at ``x`` (any shape), entry by entry:
 
@@ -310,9 +281,7 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, eps: flo
 
     Change one entry of ``x`` in place at a time, and put back the value saved before (adding and
     then subtracting eps need not give back the same float): on return ``x`` is exactly as it was.
-
-    Returns:
-        float64 array shaped like ``x``.
+    Returns a float64 array shaped like ``x``.
     """
     ### BEGIN SOLUTION
     grad = np.zeros(x.shape)
@@ -340,9 +309,6 @@ def relative_error(a: np.ndarray, b: np.ndarray) -> float:
     ### END SOLUTION
 
 
-# --- Training -------------------------------------------------------------------------------
-
-
 def train_mlp(X: np.ndarray, y: np.ndarray, hidden: tuple[int, ...] = (64,), epochs: int = 30,
               lr: float = 0.1, seed: int = 0) -> Sequential:
     """Train a ReLU MLP classifier with mini-batch SGD; return the model (its forward gives logits).
@@ -358,8 +324,7 @@ def train_mlp(X: np.ndarray, y: np.ndarray, hidden: tuple[int, ...] = (64,), epo
         X: (N, D) inputs. y: (N,) int labels in 0..C-1. hidden: widths of the hidden layers.
         epochs: passes over the data. lr: SGD's learning rate. seed: the generator's seed.
 
-    Returns:
-        the trained :class:`Sequential`; ``model.forward(X_new)`` gives (n, C) logits.
+    Returns the trained :class:`Sequential`; ``model.forward(X_new)`` gives (n, C) logits.
     """
     rng = np.random.default_rng(seed)
     ### BEGIN SOLUTION

@@ -9,8 +9,7 @@ Conventions: arrays are float64; a batch is (N, D), one sample per row. ``forwar
 and returns ``∂L/∂(input)``, shaped like the input (the chain rule: a vector-Jacobian product).
 A parameter and its gradient are arrays that live as long as their layer: ``backward`` writes each
 gradient into its array in place, so an optimizer built once over ``parameters()`` sees every new
-gradient, and ``step()`` changes each parameter array in place. numpy is the only library this file
-may use (see the handout).
+gradient, and ``step()`` changes each parameter array in place. Only numpy (see the handout).
 """
 
 from __future__ import annotations
@@ -22,18 +21,13 @@ import numpy as np
 Pair = tuple[np.ndarray, np.ndarray]  # (parameter, its gradient): two arrays of the same shape
 
 
-# --- Initialization -------------------------------------------------------------------------
-
-
 def xavier_uniform(fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray:
     """Glorot/Xavier uniform weights: ``W_ij ~ U(-a, a)`` with ``a = sqrt(6 / (fan_in + fan_out))``.
 
     Then ``Var(W_ij) = a² / 3 = 2 / (fan_in + fan_out)``, the compromise between keeping the
     forward variance (``1 / fan_in``) and the backward variance (``1 / fan_out``) constant, as
     ``torch.nn.init.xavier_uniform_`` does. Draw every number from ``rng`` (no global seed).
-
-    Returns:
-        (fan_in, fan_out) float64.
+    Returns (fan_in, fan_out) float64.
     """
     # TODO backprop task 1 (xavier_uniform, he_normal): Weight initialization
     raise NotImplementedError("backprop task 1 (xavier_uniform, he_normal) is not implemented yet")
@@ -45,15 +39,10 @@ def he_normal(fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray
     A ReLU zeroes about half of its inputs, halving their second moment; the factor 2 makes up for
     it, so activations keep their scale from layer to layer (``torch.nn.init.kaiming_normal_``,
     mode ``fan_in``). Draw every number from ``rng`` (no global seed).
-
-    Returns:
-        (fan_in, fan_out) float64.
+    Returns (fan_in, fan_out) float64.
     """
     # TODO backprop task 1 (xavier_uniform, he_normal): Weight initialization
     raise NotImplementedError("backprop task 1 (xavier_uniform, he_normal) is not implemented yet")
-
-
-# --- Layers ---------------------------------------------------------------------------------
 
 
 class Layer:
@@ -112,11 +101,8 @@ class ReLU(Layer):
 
 
 class Sigmoid(Layer):
-    """``y = σ(x) = 1 / (1 + e^{-x})`` elementwise, any shape; ``dx = dout · y (1 - y)``.
-
-    Compute σ without overflow for any finite x (exponentiate only ``-|x|``), and keep ``y`` for
-    backward.
-    """
+    """``y = σ(x) = 1 / (1 + e^{-x})`` elementwise, any shape; ``dx = dout · y (1 - y)``. Compute σ
+    without overflow for any finite x (exponentiate only ``-|x|``); keep ``y`` for backward."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         # TODO backprop task 3 (ReLU, Sigmoid, Tanh): Activations
@@ -139,15 +125,9 @@ class Tanh(Layer):
         raise NotImplementedError("backprop task 3 (ReLU, Sigmoid, Tanh) is not implemented yet")
 
 
-# --- Losses ---------------------------------------------------------------------------------
-
-
 class MSELoss:
-    """Mean squared error over all M elements: ``L = (1/M) Σ (pred - target)²``.
-
-    ``forward(pred, target)`` (same shape, any) → L as a float; ``backward()`` →
-    ``∂L/∂pred = 2 (pred - target) / M``, shaped like ``pred``.
-    """
+    """Mean squared error over all M elements: ``L = (1/M) Σ (pred - target)²``. ``forward(pred,
+    target)`` (same shape, any) → L as a float; ``backward()`` → ``2 (pred - target) / M``."""
 
     def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
         # TODO backprop task 4 (MSELoss): Mean squared error
@@ -176,9 +156,6 @@ class SoftmaxCrossEntropy:
         raise NotImplementedError("backprop task 5 (SoftmaxCrossEntropy) is not implemented yet")
 
 
-# --- The container --------------------------------------------------------------------------
-
-
 class Sequential(Layer):
     """Layers applied in order: ``forward`` runs them first to last, ``backward`` last to first
     (the chain rule: ``dx = J_1ᵀ (J_2ᵀ (… J_Kᵀ dout))``)."""
@@ -198,9 +175,6 @@ class Sequential(Layer):
         """Every layer's ``parameters()`` in layer order, in one list (a Linear gives W then b)."""
         # TODO backprop task 6 (Sequential): Sequential container
         raise NotImplementedError("backprop task 6 (Sequential) is not implemented yet")
-
-
-# --- Optimizers -----------------------------------------------------------------------------
 
 
 class SGD:
@@ -249,9 +223,6 @@ class Adam:
         raise NotImplementedError("backprop task 8 (Adam) is not implemented yet")
 
 
-# --- Gradient checking ----------------------------------------------------------------------
-
-
 def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
     """Central differences of a scalar function ``f`` at ``x`` (any shape), entry by entry:
 
@@ -260,9 +231,7 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, eps: flo
 
     Change one entry of ``x`` in place at a time, and put back the value saved before (adding and
     then subtracting eps need not give back the same float): on return ``x`` is exactly as it was.
-
-    Returns:
-        float64 array shaped like ``x``.
+    Returns a float64 array shaped like ``x``.
     """
     # TODO backprop task 9 (numerical_gradient, relative_error): Gradient checking
     raise NotImplementedError("backprop task 9 (numerical_gradient, relative_error) is not implemented yet")
@@ -276,9 +245,6 @@ def relative_error(a: np.ndarray, b: np.ndarray) -> float:
     """
     # TODO backprop task 9 (numerical_gradient, relative_error): Gradient checking
     raise NotImplementedError("backprop task 9 (numerical_gradient, relative_error) is not implemented yet")
-
-
-# --- Training -------------------------------------------------------------------------------
 
 
 def train_mlp(X: np.ndarray, y: np.ndarray, hidden: tuple[int, ...] = (64,), epochs: int = 30,
@@ -296,8 +262,7 @@ def train_mlp(X: np.ndarray, y: np.ndarray, hidden: tuple[int, ...] = (64,), epo
         X: (N, D) inputs. y: (N,) int labels in 0..C-1. hidden: widths of the hidden layers.
         epochs: passes over the data. lr: SGD's learning rate. seed: the generator's seed.
 
-    Returns:
-        the trained :class:`Sequential`; ``model.forward(X_new)`` gives (n, C) logits.
+    Returns the trained :class:`Sequential`; ``model.forward(X_new)`` gives (n, C) logits.
     """
     rng = np.random.default_rng(seed)
     # TODO backprop task 10 (train_mlp): Train an MLP

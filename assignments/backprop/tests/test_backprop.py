@@ -28,7 +28,8 @@ from coursekit.checks import expect_array, expect_close, expect_equal, expect_tr
 def test_initializer_shapes_and_dtypes(submission):
     """xavier_uniform and he_normal return float64 arrays of shape (fan_in, fan_out)"""
     for name, fan_in, fan_out in [("xavier_uniform", 3, 5), ("he_normal", 4, 2)]:
-        W = submission.driver("call_with_rng", name, 0, fan_in, fan_out)  # name(fan_in, fan_out, rng=default_rng(0))
+        # the driver calls name(fan_in, fan_out, rng=np.random.default_rng(0)) in your code's process
+        W = submission.driver("call_with_rng", name, 0, fan_in, fan_out)
         expect_array(W, f"{name}({fan_in}, {fan_out}, rng)", shape=(fan_in, fan_out), dtype_kind="f")
         expect_true(W.dtype == np.float64, f"{name} must return float64", f"got dtype {W.dtype}")
 
@@ -86,7 +87,8 @@ def test_linear_backward_small_example(submission):
 @pytest.mark.points(1)
 def test_linear_gradients_in_place(submission):
     """backward writes into the layer's own dW and db arrays, overwriting them on every call"""
-    report = submission.driver("gradients_in_place", _small_linear(submission), X_SMALL, [DOUT_SMALL, DOUT_SMALL])
+    report = submission.driver("gradients_in_place", _small_linear(submission), X_SMALL,
+                               [DOUT_SMALL, DOUT_SMALL])
     expect_true(report["same_arrays"], "backward must write into self.dW and self.db in place "
                 "(self.dW[...] = ...), not replace them with new arrays")
     (dW1, db1), (dW2, db2) = report["grads"]
@@ -173,7 +175,8 @@ def test_cross_entropy_of_equal_logits(submission):
 def test_cross_entropy_small_example(submission):
     """logits (0, log 3) give probabilities (1/4, 3/4): loss log(4/3) for label 1, gradient (1/4, -1/4)"""
     loss = submission.backprop.SoftmaxCrossEntropy()
-    expect_close(loss.forward(np.array([[0.0, math.log(3.0)]]), np.array([1])), math.log(4.0 / 3.0), "the loss")
+    value = loss.forward(np.array([[0.0, math.log(3.0)]]), np.array([1]))
+    expect_close(value, math.log(4.0 / 3.0), "the loss")
     expect_close(loss.backward(), np.array([[0.25, -0.25]]), "the gradient")
 
 

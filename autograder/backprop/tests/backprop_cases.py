@@ -197,11 +197,13 @@ def check_trajectory(submission: Any, optimizer: str, hyper: dict, params: list,
                 f"{what}: the driver's trajectory is malformed")
     for s, step in enumerate(got, start=1):
         for i, p in enumerate(step):
-            expect_array(p, f"{what}: parameter {i + 1} after step {s}", shape=params[i].shape, dtype_kind="f")
+            expect_array(p, f"{what}: parameter {i + 1} after step {s}", shape=params[i].shape,
+                         dtype_kind="f")
     if all(np.array_equal(p, p0) for step in got for p, p0 in zip(step, params)):
         raise GradeFailure(f"{what}: step() did not change the parameter arrays; update them in place "
                            "(p -= ...), do not rebind the name")
     where = first_difference(got, want, F64)
     if where is not None:
         s, i = where
-        expect_close(got[s - 1][i], want[s - 1][i], f"{what}: parameter {i + 1} after step {s} of {len(grads)}")
+        expect_close(got[s - 1][i], want[s - 1][i],
+                     f"{what}: parameter {i + 1} after step {s} of {len(grads)}")

@@ -155,6 +155,6 @@ def central_differences(name: str, x: np.ndarray, consts: list, eps: float) -> n
 
 def relative_error(a: np.ndarray, b: np.ndarray) -> float:
     """``max |a - b| / max(|a| + |b|, 1e-8)``."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    denominator = np.abs(a) + np.abs(b)
-    return float(np.max(np.abs(a - b) / np.where(denominator > 1e-8, denominator, 1e-8)))
+    first, second = np.asarray(a, dtype=np.float64).ravel(), np.asarray(b, dtype=np.float64).ravel()
+    scale = np.abs(first) + np.abs(second)
+    return max(float(abs(u - v) / (s if s > 1e-8 else 1e-8)) for u, v, s in zip(first, second, scale))

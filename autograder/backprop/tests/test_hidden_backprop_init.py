@@ -41,7 +41,7 @@ def test_xavier_uniform_distribution(submission, credit):
         fan_in, fan_out, seed = case
         what = f"case {k}: xavier_uniform"
         W = _draw(submission, "xavier_uniform", fan_in, fan_out, seed, what)
-        bound = np.sqrt(6.0 / (fan_in + fan_out))
+        bound = (6.0 / (fan_in + fan_out)) ** 0.5
         expect_true(float(np.abs(W).max()) <= bound * (1 + 1e-12),
                     f"{what}: some weights lie outside (-a, a)")
         expect_true(float(np.abs(W).max()) >= 0.99 * bound,
@@ -73,7 +73,7 @@ def test_he_normal_distribution(submission, credit):
 
 @pytest.mark.points(1)
 def test_initializers_draw_from_the_given_generator(submission, credit):
-    """both initializers take every random number from rng: same seed, same weights, whatever the global seed"""
+    """both initializers draw only from rng: same seed, same weights, whatever numpy's global seed"""
     def check(k, name):
         what = f"case {k}: {name}"
         submission.driver("set_seed", 1)

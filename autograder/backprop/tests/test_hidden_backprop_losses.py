@@ -140,7 +140,8 @@ def test_cross_entropy_no_overflow_warning(submission, credit):
     """forward and backward raise no overflow or invalid-value warning at logits of ±1e4"""
     def check(k, case):
         loss = submission.backprop.SoftmaxCrossEntropy()
-        expect_no_warnings(submission.driver("call_with_warnings", loss, "forward", *case), f"case {k}: forward")
+        expect_no_warnings(submission.driver("call_with_warnings", loss, "forward", *case),
+                           f"case {k}: forward")
         expect_no_warnings(submission.driver("call_with_warnings", loss, "backward"), f"case {k}: backward")
 
     run_cases(credit, EXTREME, check)

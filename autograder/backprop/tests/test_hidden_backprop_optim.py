@@ -59,7 +59,8 @@ def test_sgd_momentum_after_the_gradient_vanishes(submission):
     """with momentum, SGD keeps moving the parameters after the gradients drop to zero"""
     params, grads = optimizer_problem(711)
     grads = grads[:3] + [[0.0 * g for g in step] for step in grads[3:]]
-    check_trajectory(submission, "SGD", {"lr": 0.1, "momentum": 0.8}, params, grads, "zero gradients after step 3")
+    check_trajectory(submission, "SGD", {"lr": 0.1, "momentum": 0.8}, params, grads,
+                     "zero gradients after step 3")
 
 
 # --- Task 8: Adam ---------------------------------------------------------------------------

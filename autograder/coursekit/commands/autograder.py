@@ -13,6 +13,7 @@ when a file equals a reference file, holds a solution marker, or repeats a line 
 from __future__ import annotations
 
 import hashlib
+import re
 import zipfile
 from pathlib import Path
 
@@ -67,14 +68,18 @@ def requirements(repo: Repo) -> str:
     return "".join(pins[name] + "\n" for name in RUNTIME_REQUIREMENTS)
 
 
-def engine_files(prefix: str) -> dict[str, bytes]:
-    """The ``coursekit`` package without the TA's tooling, under ``prefix`` (``engine/coursekit``)."""
+def engine_files(prefix: str, week: str) -> dict[str, bytes]:
+    """The ``coursekit`` package under ``prefix`` (``engine/coursekit``), without the TA's tooling
+    and without other weeks' drivers."""
     package = Path(__file__).resolve().parents[1]
     files = {}
     for rel, data in _files_under(package, prefix).items():
         inner = rel.removeprefix(prefix + "/")
-        if not any(inner == t or inner.startswith(t + "/") for t in TA_ONLY):
-            files[rel] = data
+        if any(inner == t or inner.startswith(t + "/") for t in TA_ONLY):
+            continue
+        if re.fullmatch(r"worker/drivers_\w+\.py", inner) and inner != f"worker/drivers_{week}.py":
+            continue
+        files[rel] = data
     return files
 
 
@@ -86,7 +91,7 @@ def contents(repo: Repo, week: WeekConfig) -> dict[str, bytes]:
         files[name] = (repo.root / "gradescope" / name).read_bytes()
     files["requirements.txt"] = requirements(repo).encode()
     files["engine/pyproject.toml"] = ENGINE_PYPROJECT.format(version=coursekit.__version__).encode()
-    files.update(engine_files("engine/coursekit"))
+    files.update(engine_files("engine/coursekit", week.name))
     files["week.toml"] = repo.config_path(week.name).read_bytes()
     files.update(_files_under(repo.public_tests(week.name), "tests/public"))
     files.update(_files_under(repo.hidden_tests(week.name), "tests/hidden"))

@@ -151,7 +151,7 @@ def describe_error(exc: BaseException, student_dir: Path) -> dict:
     in_driver = False
     try:
         last = traceback.extract_tb(exc.__traceback__)[-1]
-        in_driver = Path(last.filename).name == "drivers.py"
+        in_driver = Path(last.filename).name.startswith("drivers")
     except BaseException:
         pass
     return {"type": str(name)[:100], "message": str(message)[:MAX_MESSAGE_CHARS],
@@ -164,5 +164,8 @@ def _default_drivers() -> dict[str, Any]:
     registry = dict(drivers.REGISTRY)
     for path in sorted(Path(drivers.__file__).parent.glob("drivers_*.py")):
         module = importlib.import_module(f"{__package__}.{path.stem}")
-        registry.update(getattr(module, "REGISTRY", {}))
+        for name, driver in getattr(module, "REGISTRY", {}).items():
+            if name in registry:  # a silent override would run another week's driver
+                raise RuntimeError(f"driver {name!r} of {path.name} is already registered")
+            registry[name] = driver
     return registry
