@@ -102,7 +102,8 @@ def test_conv_forward_speed(submission, week):
     ratio = report["student_seconds"] / report["torch_seconds"]
     expect_true(ratio <= bound, f"conv2d_forward took {ratio:.0f} times as long as torch's conv2d; "
                 f"the bound is {bound:g}: replace loops over images, filters or pixels by array operations",
-                f"yours {report['student_seconds'] * 1e3:.3f} ms, torch {report['torch_seconds'] * 1e3:.3f} ms")
+                f"yours {report['student_seconds'] * 1e3:.3f} ms, "
+                f"torch {report['torch_seconds'] * 1e3:.3f} ms")
 
 
 # --- Task 2: conv2d_backward ----------------------------------------------------------------

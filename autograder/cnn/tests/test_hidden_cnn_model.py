@@ -87,7 +87,8 @@ def trained(submission):
     expect_true(isinstance(result, ObjectProxy), "train must return the trained model (an nn.Module)")
     left_training = result.training
     X_test, _ = load_digits_images("test")
-    return {"training": left_training, "logits": _logits(submission, result, X_test, "logits on the test split")}
+    logits = _logits(submission, result, X_test, "logits on the test split")
+    return {"training": left_training, "logits": logits}
 
 
 def _accuracy(trained) -> float:
@@ -119,7 +120,8 @@ def test_trained_cnn_learns(trained, week):
 @pytest.mark.points(1)
 def test_trained_cnn_logits_are_finite(trained):
     """the trained CNN's logits on the test split are finite"""
-    expect_true(bool(np.all(np.isfinite(trained["logits"]))), "the trained model's logits contain NaN or infinity")
+    expect_true(bool(np.all(np.isfinite(trained["logits"]))),
+                "the trained model's logits contain NaN or infinity")
 
 
 @pytest.mark.task(6)

@@ -12,6 +12,7 @@ Nothing here is secret: the starter repository ships these files.
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Callable
 
 
@@ -76,6 +77,12 @@ def _snapshot_equal(before: Any, after: Any) -> bool:
         if not isinstance(after, np.ndarray) or before.shape != after.shape or before.dtype != after.dtype:
             return False
         return bool(np.array_equal(before, after, equal_nan=before.dtype.kind in "fc"))
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(before, torch.Tensor):
+        if not isinstance(after, torch.Tensor) or before.shape != after.shape or before.dtype != after.dtype:
+            return False
+        return bool(torch.equal(before, after)) or bool(torch.isnan(before).equal(torch.isnan(after))
+                                                         and torch.equal(before.nan_to_num(), after.nan_to_num()))
     if isinstance(before, (list, tuple)):
         return (type(before) is type(after) and len(before) == len(after)
                 and all(_snapshot_equal(b, a) for b, a in zip(before, after)))

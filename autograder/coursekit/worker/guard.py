@@ -33,6 +33,19 @@ class Rule:
         return f"{text}: {self.reason}" if self.reason else text
 
 
+class PartlyForbidden:
+    """A real module seen through ``from pkg import name``, with some names forbidden."""
+
+    def __init__(self, module: Any, forbidden: dict[str, "ForbiddenModule"]):
+        object.__setattr__(self, "_module", module)
+        object.__setattr__(self, "_forbidden", forbidden)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._forbidden:
+            return self._forbidden[name]
+        return getattr(self._module, name)
+
+
 class ForbiddenModule:
     """Stands in for a forbidden module inside a student file: any use raises."""
 
@@ -97,6 +110,14 @@ def install(rules: list[Rule], student_dir: Path) -> None:
         if rule is not None:
             top = name if fromlist else name.split(".")[0]
             return ForbiddenModule(top, rule.message(file))
+        if file is not None and fromlist:  # from scipy import signal: the submodule is the rule
+            blocked = {}
+            for item in fromlist:
+                sub = match(f"{name}.{item}", file)
+                if sub is not None:
+                    blocked[item] = ForbiddenModule(f"{name}.{item}", sub.message(file))
+            if blocked:
+                return PartlyForbidden(real_import(name, globals, locals, fromlist, level), blocked)
         return real_import(name, globals, locals, fromlist, level)
 
     def guarded_import_module(name, package=None):
