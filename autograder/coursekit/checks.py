@@ -134,3 +134,58 @@ def expect_type(got: Any, kind: type | tuple, what: str) -> None:
     if type(got) not in kinds:
         names = " or ".join(k.__name__ for k in kinds)
         raise GradeFailure(f"{what}: expected {names}, got {type(got).__name__}")
+
+
+# --- helpers for graders that check many cases or read drivers' reports ----------------------
+
+def run_cases(credit: Any, cases: Any, check: Any) -> None:
+    """Run ``check(k, case)`` for every case (k from 1); partial credit by the share that pass.
+
+    Only a check's :class:`GradeFailure` counts as a failed case; anything else (the student's code
+    raising, the worker failing) ends the test as it would without this helper. The feedback names
+    how many cases failed and the first failure's summary.
+    """
+    failures: list[GradeFailure] = []
+    for k, case in enumerate(cases, start=1):
+        try:
+            check(k, case)
+        except GradeFailure as failure:
+            failures.append(failure)
+    credit.set((len(cases) - len(failures)) / len(cases))
+    if failures:
+        first = failures[0]
+        raise GradeFailure(f"{len(failures)} of {len(cases)} cases failed; the first: {first.summary}",
+                           first.detail)
+
+
+def unpack(got: Any, count: int, what: str) -> tuple:
+    """``got`` must be a tuple (or list) of ``count`` values, the results of ``what``."""
+    expect_true(type(got) in (tuple, list) and len(got) == count,
+                f"{what} must return a tuple of {count} values")
+    return tuple(got)
+
+
+def as_scalar(value: Any, what: str) -> float:
+    """A float from a Python or numpy scalar, a 0-d or a one-element array; fails on anything else."""
+    arr = expect_array(value, what, dtype_kind="fiu")
+    expect_true(arr.size == 1 and arr.ndim <= 1,
+                f"{what}: expected a single number, got an array of shape {arr.shape}")
+    return float(arr.reshape(()))
+
+
+def expect_unchanged(report: dict, what: str) -> None:
+    """``report`` is the ``call_checking_arguments`` driver's answer: no argument changed in place."""
+    changed = any(report["args_changed"]) or any(report["kwargs_changed"].values())
+    expect_true(not changed, f"{what} changed one of its arguments in place")
+
+
+def expect_no_warnings(report: dict, what: str) -> None:
+    """``report`` is the ``call_with_warnings`` driver's answer: no RuntimeWarning (overflow,
+    division by zero, invalid value)."""
+    runtime = [message for category, message in report["warnings"] if category == "RuntimeWarning"]
+    if not runtime:
+        return
+    text = runtime[0].lower()
+    kind = ("an overflow" if "overflow" in text else "a division-by-zero" if "divide" in text
+            else "an invalid-value (NaN)" if "invalid" in text else "a RuntimeWarning")
+    raise GradeFailure(f"{what} raised {kind} warning ({len(runtime)} warning(s) in all)")

@@ -15,6 +15,7 @@ import numpy as np
 
 from coursekit import tolerances
 from coursekit.checks import GradeFailure, expect_array, expect_close, expect_true
+from coursekit.checks import as_scalar, expect_no_warnings, run_cases  # noqa: F401 (re-exported to the tests)
 
 # --- tolerances (derived from coursekit.tolerances; the reasons beside them) ------------------
 
@@ -117,50 +118,12 @@ def known_input(function: str, shape: tuple, seed: int) -> tuple[np.ndarray, lis
 
 # --- judging helpers ------------------------------------------------------------------------
 
-def run_cases(credit: Any, cases: Sequence[Any], check: Callable[[int, Any], None]) -> None:
-    """Run ``check(k, case)`` for every case; partial credit by the share of cases that pass.
-
-    Only a check's :class:`GradeFailure` counts as a failed case; anything else (the student's code
-    raising, the worker failing) ends the test as it would without this helper.
-    """
-    failures: list[GradeFailure] = []
-    for k, case in enumerate(cases, start=1):
-        try:
-            check(k, case)
-        except GradeFailure as failure:
-            failures.append(failure)
-    credit.set((len(cases) - len(failures)) / len(cases))
-    if failures:
-        first = failures[0]
-        raise GradeFailure(f"{len(failures)} of {len(cases)} cases failed; the first: {first.summary}",
-                           first.detail)
-
-
-def as_scalar(value: Any, what: str) -> float:
-    """A float from a Python or numpy scalar or a one-element array; fails on anything else."""
-    arr = expect_array(value, what, dtype_kind="fiu")
-    expect_true(arr.size == 1 and arr.ndim <= 1,
-                f"{what}: expected a single number, got an array of shape {arr.shape}")
-    return float(arr.reshape(()))
-
 
 def expect_float_array(got: Any, shape: tuple, what: str) -> np.ndarray:
     """``got`` must be a float array of ``shape`` with finite entries."""
     arr = expect_array(got, what, shape=shape, dtype_kind="f")
     expect_true(bool(np.all(np.isfinite(arr))), f"{what}: contains NaN or infinity")
     return arr
-
-
-def expect_no_warnings(report: dict, what: str) -> None:
-    """``report`` is the ``call_with_warnings`` driver's answer: no RuntimeWarning (overflow,
-    division by zero, invalid value)."""
-    runtime = [message for category, message in report["warnings"] if category == "RuntimeWarning"]
-    if not runtime:
-        return
-    text = runtime[0].lower()
-    kind = ("an overflow" if "overflow" in text else "a division-by-zero" if "divide" in text
-            else "an invalid-value (NaN)" if "invalid" in text else "a RuntimeWarning")
-    raise GradeFailure(f"{what} raised {kind} warning ({len(runtime)} warning(s) in all)")
 
 
 def run_layer(bp: Any, kind: str, x: np.ndarray, dout: np.ndarray, W: np.ndarray | None = None,

@@ -18,6 +18,7 @@ import cnn_oracle as oracle
 import numpy as np
 
 from coursekit.checks import GradeFailure, expect_array, expect_close, expect_true
+from coursekit.checks import expect_unchanged, run_cases, unpack  # noqa: F401 (re-exported to the tests)
 
 # --- seeds and shapes -----------------------------------------------------------------------
 
@@ -81,31 +82,6 @@ def pool_data(case: tuple) -> tuple[np.ndarray, Any, Any]:
 
 # --- judging helpers ------------------------------------------------------------------------
 
-def run_cases(credit: Any, cases: Sequence[Any], check: Callable[[int, Any], None]) -> None:
-    """Run ``check(k, case)`` for every case; partial credit by the share of cases that pass.
-
-    Only a check's :class:`GradeFailure` counts as a failed case; anything else (the student's code
-    raising, the worker failing) ends the test as it would without this helper.
-    """
-    failures: list[GradeFailure] = []
-    for k, case in enumerate(cases, start=1):
-        try:
-            check(k, case)
-        except GradeFailure as failure:
-            failures.append(failure)
-    credit.set((len(cases) - len(failures)) / len(cases))
-    if failures:
-        first = failures[0]
-        raise GradeFailure(f"{len(failures)} of {len(cases)} cases failed; the first: {first.summary}",
-                           first.detail)
-
-
-def unpack(got: Any, count: int, what: str) -> tuple:
-    """``got`` must be a tuple (or list) of ``count`` values, the results of ``what``."""
-    expect_true(type(got) in (tuple, list) and len(got) == count,
-                f"{what} must return a tuple of {count} values")
-    return tuple(got)
-
 
 def conv_forward(cv: Any, x, w, b, stride, pad, what: str) -> tuple[np.ndarray, Any]:
     """The student's ``conv2d_forward``: ``(out, cache)`` with ``out`` a float array."""
@@ -163,7 +139,3 @@ def check_pool_backward(cv: Any, case: tuple, what: str) -> None:
     expect_gradient(dx, oracle.max_pool2d_grad(x, kernel, stride, dout), f"{what}: dx")
 
 
-def expect_unchanged(report: dict, what: str) -> None:
-    """``report`` is the ``call_checking_arguments`` driver's answer."""
-    changed = any(report["args_changed"]) or any(report["kwargs_changed"].values())
-    expect_true(not changed, f"{what} changed one of its arguments in place")

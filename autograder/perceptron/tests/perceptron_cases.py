@@ -15,6 +15,7 @@ import perceptron_oracle as oracle
 
 from coursekit import tolerances
 from coursekit.checks import GradeFailure, expect_array, expect_close, expect_equal, expect_true
+from coursekit.checks import as_scalar, expect_no_warnings, expect_unchanged, run_cases, unpack  # noqa: F401 (re-exported to the tests)
 from coursekit.data import noisy_blobs, separable_blobs
 
 F64 = tolerances.for_dtype(np.dtype(np.float64))  # a dtype, not the scalar type
@@ -80,43 +81,6 @@ def training_data(kind: str, n: int, d: int, seed: int) -> tuple[np.ndarray, np.
 
 
 # --- judging helpers ------------------------------------------------------------------------
-
-def run_cases(credit: Any, cases: Sequence[Any], check: Callable[[int, Any], None]) -> None:
-    """Run ``check(k, case)`` for every case; partial credit by the share of cases that pass.
-
-    Only a check's :class:`GradeFailure` counts as a failed case; anything else (the student's code
-    raising, the worker failing) ends the test as it would without this helper.
-    """
-    failures: list[GradeFailure] = []
-    for k, case in enumerate(cases, start=1):
-        try:
-            check(k, case)
-        except GradeFailure as failure:
-            failures.append(failure)
-    credit.set((len(cases) - len(failures)) / len(cases))
-    if failures:
-        first = failures[0]
-        raise GradeFailure(f"{len(failures)} of {len(cases)} cases failed; the first: {first.summary}",
-                           first.detail)
-
-
-def unpack(got: Any, count: int, what: str) -> tuple:
-    """``got`` must be a tuple (or list) of ``count`` values, the results of ``what``."""
-    expect_true(type(got) in (tuple, list) and len(got) == count,
-                f"{what} must return a tuple of {count} values")
-    return tuple(got)
-
-
-def as_scalar(value: Any, what: str) -> float:
-    """A float from a Python or numpy scalar or a 0-d array; fails on anything else.
-
-    A 0-d array currently arrives from the worker with shape (1,) (the wire format flattens it),
-    so a single-element array is accepted too.
-    """
-    arr = expect_array(value, what, dtype_kind="fiu")
-    expect_true(arr.size == 1 and arr.ndim <= 1,
-                f"{what}: expected a single number, got an array of shape {arr.shape}")
-    return float(arr.reshape(()))
 
 
 def unpack_training(got: Any, d: int, what: str) -> tuple[np.ndarray, float, list[int]]:
@@ -193,19 +157,3 @@ def check_logreg(pc: Any, X: np.ndarray, y01: np.ndarray, lr: float, steps: int,
     raise GradeFailure(f"{what}: the result differs from gradient descent")
 
 
-def expect_unchanged(report: dict, what: str) -> None:
-    """``report`` is the ``call_checking_arguments`` driver's answer."""
-    changed = any(report["args_changed"]) or any(report["kwargs_changed"].values())
-    expect_true(not changed, f"{what} changed one of its arguments in place")
-
-
-def expect_no_warnings(report: dict, what: str) -> None:
-    """``report`` is the ``call_with_warnings`` driver's answer: no numpy overflow, division by zero
-    or invalid-value warning, or any other RuntimeWarning."""
-    runtime = [message for category, message in report["warnings"] if category == "RuntimeWarning"]
-    if not runtime:
-        return
-    text = runtime[0].lower()
-    kind = ("an overflow" if "overflow" in text else "a division-by-zero" if "divide" in text
-            else "an invalid-value (NaN)" if "invalid" in text else "a RuntimeWarning")
-    raise GradeFailure(f"{what} raised {kind} warning ({len(runtime)} warning(s) in all)")
