@@ -102,3 +102,12 @@ def test_make_grade_command_prints_a_table_and_exits_zero_on_a_zero_score(tmp_pa
     assert done.returncode == 0, done.stderr
     assert "TOTAL" in done.stdout and f"results: {out}" in done.stdout
     assert json.loads(out.read_text())["score"] == 0
+
+
+@pytest.mark.parametrize("week", WEEKS)
+def test_every_week_releases_without_a_leak(week, tmp_path):
+    """The Gradescope zip and the starter of every week build: the leak scans find nothing."""
+    from coursekit.commands import autograder, student
+    config = load_week(REPO, week)
+    autograder.build(REPO, config, tmp_path / f"{week}.zip")
+    assert student.validate(student.contents(REPO, config), REPO, config) == []

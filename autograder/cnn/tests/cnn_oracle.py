@@ -74,7 +74,9 @@ def pooling_has_ties(x: np.ndarray, kernel: Any, stride: Any) -> bool:
     """Whether some pooling window's largest value occurs twice (the tests promise it never does)."""
     kh, kw = pair(kernel)
     sh, sw = pair(stride)
-    windows = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
-    flat = windows.reshape(*windows.shape[:4], kh * kw)
+    from numpy.lib.stride_tricks import sliding_window_view as windows_of
+
+    views = windows_of(x, window_shape=(kh, kw), axis=(2, 3))
+    flat = views[:, :, ::sh, ::sw].reshape(*views[:, :, ::sh, ::sw].shape[:4], kh * kw)
     top = flat.max(axis=-1, keepdims=True)
     return bool(np.any((flat == top).sum(axis=-1) > 1))

@@ -26,10 +26,16 @@ def main(*, repo: Repo | None = None) -> int:
         print(f"  stencil: {len(files)} files regenerated; committed copy "
               f"{'matches' if fresh else 'is STALE (run make stencils)'}")
         failures += not fresh
-        archive = autograder.build(repo, week)
-        print(f"  Gradescope zip: {archive}")
-        starter = student.build(repo, week)
-        print(f"  starter repository: {starter}")
+        try:
+            archive = autograder.build(repo, week)
+            print(f"  Gradescope zip: {archive}")
+            starter = student.build(repo, week)
+            print(f"  starter repository: {starter}")
+        except (autograder.LeakError, student.StarterError) as e:
+            print(f"  RELEASE REFUSED: {e}\n")
+            summary.append(f"{week.name}: release refused")
+            failures += 1
+            continue
         outcomes = verify_week(repo, week, echo=lambda line: None, archive=archive)
         print(f"\n  {'submission':<34} {'points':>17}  verdict")
         for o in outcomes:
