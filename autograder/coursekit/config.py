@@ -286,7 +286,7 @@ def load_all_weeks(repo: Repo) -> list[WeekConfig]:
         by_name[c.name] = c.path
         by_number[c.week] = c.path
         configs.append(c)
-    return configs
+    return sorted(configs, key=lambda c: c.week)
 
 
 def load_week(repo: Repo, week: str) -> WeekConfig:
