@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 SECRET_SOURCE_TOKEN = "HIDDEN-SOURCE-TOKEN-5b1e9c"

@@ -8,14 +8,13 @@ never an expected value or an input: the checks in :mod:`coursekit.checks` keep 
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import backprop_oracle as oracle
 import numpy as np
 
 from coursekit import tolerances
 from coursekit.checks import GradeFailure, expect_array, expect_close, expect_true
-from coursekit.checks import as_scalar, expect_no_warnings, run_cases  # noqa: F401 (re-exported to the tests)
 
 # --- tolerances (derived from coursekit.tolerances; the reasons beside them) ------------------
 

@@ -13,8 +13,8 @@ import backprop_oracle as oracle
 import numpy as np
 import pytest
 from backprop_cases import (CENTRAL, CENTRAL_CASES, DEFAULT_EPS_CASES, FLAG_CASES, GRADCHECK,
-                            GRADCHECK_PASSES, as_scalar, expect_float_array, known_input, rng,
-                            run_cases)
+                            GRADCHECK_PASSES, expect_float_array, known_input, rng)
+from coursekit.checks import as_scalar, run_cases
 
 from coursekit.checks import expect_close, expect_equal, expect_true
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from backprop_cases import (INIT_CASES, MEAN_ATOL_IN_STD, NORMAL_WITHIN_ONE_STD, VARIANCE_RTOL,
-                            run_cases)
+from backprop_cases import INIT_CASES, MEAN_ATOL_IN_STD, NORMAL_WITHIN_ONE_STD, VARIANCE_RTOL
+from coursekit.checks import run_cases
 
 from coursekit.checks import expect_array, expect_equal, expect_true
 

@@ -12,8 +12,8 @@ import math
 import backprop_oracle as oracle
 import numpy as np
 import pytest
-from backprop_cases import (CE_CASES, MSE_CASES, MSE_EDGE_CASES, as_scalar, expect_float_array,
-                            expect_no_warnings, rng, run_cases)
+from backprop_cases import CE_CASES, MSE_CASES, MSE_EDGE_CASES, expect_float_array, rng
+from coursekit.checks import as_scalar, expect_no_warnings, run_cases
 
 from coursekit.checks import expect_close, expect_true
 

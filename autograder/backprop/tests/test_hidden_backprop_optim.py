@@ -9,9 +9,10 @@ before every ``step()``, and returns the parameters after each step; ``torch.opt
 from __future__ import annotations
 
 import pytest
-from backprop_cases import (ADAM_BETAS, ADAM_DECAY, ADAM_DEFAULT, PARAM_SHAPES, SGD_DECAY, SGD_MOMENTUM,
-                            SGD_MOMENTUM_DECAY, SGD_PLAIN, check_trajectory, optimizer_problem,
-                            run_cases)
+from backprop_cases import (ADAM_BETAS, ADAM_DECAY, ADAM_DEFAULT, PARAM_SHAPES, SGD_DECAY,
+                            SGD_MOMENTUM, SGD_MOMENTUM_DECAY, SGD_PLAIN, check_trajectory,
+                            optimizer_problem)
+from coursekit.checks import run_cases
 
 
 def _trajectories(submission, credit, optimizer, cases):

@@ -12,7 +12,8 @@ from __future__ import annotations
 import backprop_oracle as oracle
 import numpy as np
 import pytest
-from backprop_cases import F64, NETWORK_CASES, expect_float_array, network_weights, rng, run_cases
+from backprop_cases import F64, NETWORK_CASES, expect_float_array, network_weights, rng
+from coursekit.checks import run_cases
 
 from coursekit.checks import GradeFailure, expect_close, expect_true
 

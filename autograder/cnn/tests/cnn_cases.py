@@ -12,13 +12,12 @@ values but keeps what the backward pass needs therefore costs points in its own 
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import cnn_oracle as oracle
 import numpy as np
 
-from coursekit.checks import GradeFailure, expect_array, expect_close, expect_true
-from coursekit.checks import expect_unchanged, run_cases, unpack  # noqa: F401 (re-exported to the tests)
+from coursekit.checks import expect_array, expect_close, unpack
 
 # --- seeds and shapes -----------------------------------------------------------------------
 

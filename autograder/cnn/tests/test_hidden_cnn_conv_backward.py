@@ -11,8 +11,8 @@ from __future__ import annotations
 import cnn_oracle as oracle
 import pytest
 from cnn_cases import (CONV_FULL_KERNEL, CONV_ONE_IMAGE, CONV_PAIRS, CONV_PLAIN, CONV_STRIDE_PAD,
-                       CONV_WIDE_STRIDE, check_conv_backward, conv_data, conv_forward, expect_unchanged,
-                       rng, run_cases)
+                       CONV_WIDE_STRIDE, check_conv_backward, conv_data, conv_forward, rng)
+from coursekit.checks import expect_unchanged, run_cases
 
 pytestmark = pytest.mark.task(2)
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 from cnn_cases import (CONV_FULL_KERNEL, CONV_ONE_IMAGE, CONV_PAIRS, CONV_PLAIN, CONV_STRIDE_PAD,
-                       CONV_WIDE_STRIDE, check_conv_forward, conv_data, expect_unchanged, run_cases)
+                       CONV_WIDE_STRIDE, check_conv_forward, conv_data)
+from coursekit.checks import expect_unchanged, run_cases
 
 pytestmark = pytest.mark.task(1)
 

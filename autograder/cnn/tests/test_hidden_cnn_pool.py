@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 from cnn_cases import (POOL_DEFAULT, POOL_OTHER, POOL_PAIRS, POOL_REMAINDER, check_pool_backward,
-                       check_pool_forward, expect_unchanged, pool_data, rng, run_cases, unpack)
+                       check_pool_forward, pool_data, rng)
+from coursekit.checks import expect_unchanged, run_cases, unpack
 
 # --- Task 3: maxpool2d_forward --------------------------------------------------------------
 

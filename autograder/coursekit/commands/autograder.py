@@ -49,7 +49,7 @@ class LeakError(RuntimeError):
     """The archive would carry private material; the message names the file."""
 
 
-def _files_under(folder: Path, prefix: str) -> dict[str, bytes]:
+def files_under(folder: Path, prefix: str) -> dict[str, bytes]:
     out = {}
     if not folder.is_dir():
         return out
@@ -73,7 +73,7 @@ def engine_files(prefix: str, week: str) -> dict[str, bytes]:
     and without other weeks' drivers."""
     package = Path(__file__).resolve().parents[1]
     files = {}
-    for rel, data in _files_under(package, prefix).items():
+    for rel, data in files_under(package, prefix).items():
         inner = rel.removeprefix(prefix + "/")
         if any(inner == t or inner.startswith(t + "/") for t in TA_ONLY):
             continue
@@ -93,9 +93,9 @@ def contents(repo: Repo, week: WeekConfig) -> dict[str, bytes]:
     files["engine/pyproject.toml"] = ENGINE_PYPROJECT.format(version=coursekit.__version__).encode()
     files.update(engine_files("engine/coursekit", week.name))
     files["week.toml"] = repo.config_path(week.name).read_bytes()
-    files.update(_files_under(repo.public_tests(week.name), "tests/public"))
-    files.update(_files_under(repo.hidden_tests(week.name), "tests/hidden"))
-    files.update(_files_under(repo.datasets, "datasets"))
+    files.update(files_under(repo.public_tests(week.name), "tests/public"))
+    files.update(files_under(repo.hidden_tests(week.name), "tests/hidden"))
+    files.update(files_under(repo.datasets, "datasets"))
     return dict(sorted(files.items()))
 
 

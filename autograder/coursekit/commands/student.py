@@ -20,7 +20,7 @@ from pathlib import Path
 from .. import leaks
 from ..config import WeekConfig, load_week
 from ..paths import Repo
-from .autograder import _files_under, engine_files, requirements
+from .autograder import files_under, engine_files, requirements
 
 COMMIT_MESSAGE = "Starter code for week {week}: {title}"
 TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
@@ -140,10 +140,10 @@ def classroom_workflow(week: WeekConfig) -> str:
 
 def contents(repo: Repo, week: WeekConfig) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
-    for rel, data in _files_under(repo.stencil(week.name), "").items():
+    for rel, data in files_under(repo.stencil(week.name), "").items():
         files[rel.lstrip("/")] = data
     files["README.md"] = repo.handout(week.name).read_bytes()
-    files.update(_files_under(repo.public_tests(week.name), "tests"))
+    files.update(files_under(repo.public_tests(week.name), "tests"))
     files.update(engine_files("coursekit", week.name))
     files["week.toml"] = repo.config_path(week.name).read_bytes()
     files["requirements.txt"] = requirements(repo).encode()

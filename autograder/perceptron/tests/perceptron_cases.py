@@ -8,14 +8,13 @@ checks in :mod:`coursekit.checks` keep values in their ``detail``, which hidden 
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import perceptron_oracle as oracle
 
 from coursekit import tolerances
-from coursekit.checks import GradeFailure, expect_array, expect_close, expect_equal, expect_true
-from coursekit.checks import as_scalar, expect_no_warnings, expect_unchanged, run_cases, unpack  # noqa: F401 (re-exported to the tests)
+from coursekit.checks import GradeFailure, as_scalar, expect_array, expect_close, expect_equal, expect_true
 from coursekit.data import noisy_blobs, separable_blobs
 
 F64 = tolerances.for_dtype(np.dtype(np.float64))  # a dtype, not the scalar type

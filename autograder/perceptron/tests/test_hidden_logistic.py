@@ -12,9 +12,9 @@ import math
 import numpy as np
 import perceptron_oracle as oracle
 import pytest
-from perceptron_cases import (GRADCHECK, LOGREG_CASES, LOGREG_LR_CASES, TAIL, as_scalar, binary_blobs,
-                              check_logreg, expect_no_warnings, expect_unchanged, logreg_explained,
-                              rng, run_cases, unpack, unpack_logreg)
+from perceptron_cases import (GRADCHECK, LOGREG_CASES, LOGREG_LR_CASES, TAIL, binary_blobs,
+                              check_logreg, logreg_explained, rng, unpack_logreg)
+from coursekit.checks import as_scalar, expect_no_warnings, expect_unchanged, run_cases, unpack
 
 from coursekit.checks import expect_array, expect_close, expect_true
 

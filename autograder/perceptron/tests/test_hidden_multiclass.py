@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import perceptron_oracle as oracle
 import pytest
-from perceptron_cases import DIGITS_FIT, MULTICLASS_CASES, class_blobs, expect_unchanged, rng, run_cases
+from perceptron_cases import DIGITS_FIT, MULTICLASS_CASES, class_blobs, rng
+from coursekit.checks import expect_unchanged, run_cases
 
 from coursekit.checks import expect_array, expect_close, expect_equal, expect_true
 from coursekit.data import load_digits

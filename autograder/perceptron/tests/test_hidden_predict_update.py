@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import perceptron_oracle as oracle
 import pytest
-from perceptron_cases import (PREDICT_CASES, UPDATE_LRS, UPDATE_SEEDS, as_scalar, expect_unchanged, rng,
-                              run_cases, unpack)
+from perceptron_cases import PREDICT_CASES, UPDATE_LRS, UPDATE_SEEDS, rng
+from coursekit.checks import as_scalar, expect_unchanged, run_cases, unpack
 
 from coursekit.checks import expect_array, expect_close, expect_equal, expect_true
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import perceptron_oracle as oracle
 import pytest
 from perceptron_cases import (EPOCH_CAP_CASES, NOVIKOFF_CASES, NOVIKOFF_EPOCHS, TRAIN_LR_CASES,
-                              TRAIN_SEPARABLE, check_training_sequence, run_cases,
-                              training_data, training_explained, unpack_training)
+                              TRAIN_SEPARABLE, check_training_sequence, training_data,
+                              training_explained, unpack_training)
+from coursekit.checks import run_cases
 
 from coursekit.checks import expect_true
 from coursekit.data import noisy_blobs, separable_blobs

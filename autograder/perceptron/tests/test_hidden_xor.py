@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 import perceptron_oracle as oracle
 import pytest
-from perceptron_cases import XOR_CASES, XOR_EPOCHS, expect_unchanged, run_cases
+from perceptron_cases import XOR_CASES, XOR_EPOCHS
+from coursekit.checks import expect_unchanged, run_cases
 
 from coursekit.checks import expect_array, expect_close, expect_true
 from coursekit.data import xor
