@@ -30,9 +30,8 @@ fi
 "$venv/bin/python" -m pip install -q -r "$source_dir/requirements.txt"
 "$venv/bin/python" -m pip install -q --no-deps "$source_dir/engine"
 
-# The worker user runs student code; the environment must be readable by it, the source must not.
-id coursekit-worker >/dev/null 2>&1 || \
-  useradd --system --no-create-home --shell /usr/sbin/nologin --user-group coursekit-worker
+# The worker user (created by the grader when it first grades) runs student code: the environment
+# must be readable by it, the source must not.
 chmod -R a+rX "$venv"
 chmod 700 "$source_dir"
 "$venv/bin/python" -I -c "import coursekit, numpy, torch; print('coursekit ready; torch', torch.__version__)"

@@ -34,6 +34,11 @@ from typing import Any
 
 from .paths import Repo
 
+#: The week's drivers file, beside week.toml (see ``coursekit.worker.drivers``).
+DRIVERS_NAME = "drivers.py"
+#: Names a student file may not take: they are the engine's or the week's own files.
+RESERVED_FILES = {DRIVERS_NAME, "conftest.py", "coursekit.py", "pytest.py", "sitecustomize.py",
+                  "usercustomize.py", "week_drivers.py"}
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 FILE_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.py$")
 
@@ -104,6 +109,14 @@ class WeekConfig:
 
     def forbidden_for(self, file: str) -> tuple[Forbidden, ...]:
         return tuple(f for f in self.forbidden if file in f.files)
+
+    @property
+    def drivers_path(self) -> Path | None:
+        """The week's public drivers, ``drivers.py`` beside ``week.toml``, if the week has any."""
+        if self.path is None:
+            return None
+        path = Path(self.path).parent / DRIVERS_NAME
+        return path if path.is_file() else None
 
 
 # --- validation -------------------------------------------------------------------------------
@@ -180,6 +193,9 @@ def parse_week_config(path: Path, data: dict, solution_dir: Path | None = None) 
     for i, f in enumerate(student_files):
         if not FILE_PATTERN.match(f):
             raise r.fail(f"student_files[{i}]", f"{f!r} is not a Python module file name")
+        if f in RESERVED_FILES or f.startswith("test_"):
+            raise r.fail(f"student_files[{i}]", f"{f!r} is reserved for the course's own files "
+                                                "(drivers, tests, plugins); choose another name")
         if solution_dir is not None and not (solution_dir / f).is_file():
             raise r.fail(f"student_files[{i}]",
                          f"{f!r} does not exist in {solution_dir}; add the reference file or fix the name")
@@ -265,34 +281,31 @@ def load_week_config(path: Path, solution_dir: Path | None = None) -> WeekConfig
 
 
 def load_all_weeks(repo: Repo) -> list[WeekConfig]:
-    """Every week's config, rejecting two configs that claim the same short name or week number.
+    """Every week's config, in course order, rejecting two configs that claim the same week number.
 
-    Duplicates are checked before folder names, so a copied week whose ``name`` was not changed is
-    reported as the duplicate it is.
+    For the commands that list or check all weeks; a command about one week uses :func:`load_week`,
+    so a half-written other week cannot stop it.
     """
     configs = []
-    by_name: dict[str, Path] = {}
     by_number: dict[int, Path] = {}
     for folder in repo.week_names():
-        solution = repo.solution(folder)
-        c = load_week_config(repo.config_path(folder), solution if solution.is_dir() else None)
-        if c.name in by_name:
-            raise ConfigError(f"{c.path}: name: {c.name!r} is already used by {by_name[c.name]}")
+        c = load_week(repo, folder)
         if c.week in by_number:
             raise ConfigError(f"{c.path}: week: {c.week} is already used by {by_number[c.week]}")
-        if c.name != folder:
-            raise ConfigError(f"{c.path}: name: {c.name!r} differs from the week's folder name "
-                              f"{folder!r}; the short name is the folder name")
-        by_name[c.name] = c.path
         by_number[c.week] = c.path
         configs.append(c)
     return sorted(configs, key=lambda c: c.week)
 
 
 def load_week(repo: Repo, week: str) -> WeekConfig:
-    """The validated config of ``week`` (its short name, as in ``HW=week``)."""
-    configs = {c.name: c for c in load_all_weeks(repo)}
-    if week not in configs:
-        known = ", ".join(configs) or "none"
+    """The validated config of ``week`` (its short name, as in ``HW=week``); reads no other week."""
+    path = repo.config_path(week)
+    if not NAME_PATTERN.match(week) or not path.is_file():
+        known = ", ".join(repo.week_names()) or "none"
         raise ConfigError(f"unknown week {week!r}: the weeks are {known} (use HW=<one of them>)")
-    return configs[week]
+    solution = repo.solution(week)
+    c = load_week_config(path, solution if solution.is_dir() else None)
+    if c.name != week:
+        raise ConfigError(f"{c.path}: name: {c.name!r} differs from the week's folder name "
+                          f"{week!r}; the short name is the folder name")
+    return c

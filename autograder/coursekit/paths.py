@@ -68,8 +68,18 @@ class Repo:
         return self.root / "dist"
 
     def week_names(self) -> list[str]:
-        """Short names of the weeks that have a config, in folder order."""
-        return sorted(p.parent.name for p in self.assignments.glob(f"*/{WEEK_CONFIG_NAME}"))
+        """Short names of the weeks that have a config, in course order (by their ``week``
+        number; a config whose number cannot be read sorts last, by name)."""
+        import tomllib
+
+        def order(path: Path) -> tuple[float, str]:
+            try:
+                number = tomllib.loads(path.read_text(encoding="utf-8")).get("week")
+            except (OSError, ValueError):
+                number = None
+            return (number if type(number) is int else float("inf"), path.parent.name)
+
+        return [p.parent.name for p in sorted(self.assignments.glob(f"*/{WEEK_CONFIG_NAME}"), key=order)]
 
     def config_path(self, week: str) -> Path:
         return self.assignments / week / WEEK_CONFIG_NAME
@@ -82,6 +92,9 @@ class Repo:
 
     def hidden_tests(self, week: str) -> Path:
         return self.autograder / week / "tests"
+
+    def drivers(self, week: str) -> Path:
+        return self.assignments / week / "drivers.py"
 
     def known_bad(self, week: str) -> Path:
         return self.autograder / week / "known_bad"

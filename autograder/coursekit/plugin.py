@@ -17,20 +17,24 @@ Markers: ``task(n)`` (the config's task), ``points(x)``, ``visibility("after_pub
 
 Options: ``--week-config``, ``--submission DIR``, ``--grading-mode inprocess|worker``,
 ``--public-dir DIR`` (tests there show detailed feedback; all others are hidden tests),
-``--results FILE`` (write Gradescope's results.json), ``--task N`` (run one task's tests).
+``--results FILE`` (write Gradescope's results.json), ``--task N`` (run one task's tests),
+``--list-tests FILE`` (write every collected test's id, task and points as JSON).
+
+This module does one job: markers, fixtures and hooks. What a run knows is in
+``grading/records.py``, the results document is built in ``grading/results.py``, and the connection
+to the student's code (and its sandbox policy) is in ``grading/connect.py``.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-DEFAULT_TEST_TIMEOUT = 60.0
+from .grading.records import DEFAULT_TEST_TIMEOUT, GradingState, TestRecord
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -43,6 +47,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="tests under this folder are public (detailed feedback); others are hidden")
     group.addoption("--results", default=None, help="write Gradescope's results.json here")
     group.addoption("--task", type=int, default=None, help="run only the tests of this task")
+    group.addoption("--list-tests", default=None, help="write the collected tests (id, task, points) here as JSON")
+    group.addoption("--worker-user", default=None,
+                    help="(root) run student code as this user, whose lock the caller holds")
     parser.addini("week_config", "the week's week.toml", default=None)
     parser.addini("submission", "folder with the student's files", default=None)
     parser.addini("public_dirs", "folders of public tests", type="paths", default=[])
@@ -70,72 +77,6 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 _STATE = pytest.StashKey["GradingState"]()
-
-
-@dataclass
-class TestRecord:
-    nodeid: str
-    name: str
-    task: int | None
-    points: float
-    visibility: str
-    number: str | None
-    tags: list[str]
-    public: bool
-    outcome: str = "not run"
-    score: float = 0.0
-    output: str = ""
-    grader_error: bool = False
-    credit: float | None = None
-    duration: float = 0.0
-
-
-@dataclass
-class GradingState:
-    week: Any = None
-    submission_dir: Path | None = None
-    mode: str = "inprocess"
-    public_dirs: list[Path] = field(default_factory=list)
-    results_path: Path | None = None
-    task_filter: int | None = None
-    records: dict[str, TestRecord] = field(default_factory=dict)
-    collection_errors: list[tuple[str, str]] = field(default_factory=list)
-    leaderboard: list[dict] = field(default_factory=list)
-    connection: Any = None
-    channel: Any = None
-    violations: list = field(default_factory=list)
-    device: str = "cpu"
-    started: float = field(default_factory=time.monotonic)
-    notes: list[str] = field(default_factory=list)
-
-    @classmethod
-    def from_config(cls, config: pytest.Config) -> "GradingState":
-        root = Path(config.rootpath)
-
-        def opt(name: str, ini: str):
-            value = config.getoption(name)
-            if value is None and config.getini(ini):
-                return str(root / config.getini(ini))
-            return value
-
-        state = cls()
-        week_path = opt("week_config", "week_config")
-        if week_path:
-            from .config import load_week_config
-            state.week = load_week_config(Path(week_path))
-        sub = opt("submission", "submission")
-        state.submission_dir = Path(sub).resolve() if sub else None
-        state.mode = config.getoption("grading_mode")
-        state.public_dirs = [Path(p).resolve() for p in config.getoption("public_dir")] + \
-            [Path(p).resolve() for p in config.getini("public_dirs")]
-        res = config.getoption("results")
-        state.results_path = Path(res) if res else None
-        state.task_filter = config.getoption("task")
-        return state
-
-    def is_public(self, path: Path) -> bool:
-        path = path.resolve()
-        return any(path.is_relative_to(d) for d in self.public_dirs)
 
 
 def _state(config: pytest.Config) -> GradingState:
@@ -178,7 +119,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             visibility=_marker_arg(item, "visibility", "visible"),
             number=_marker_arg(item, "number") or (f"{task}.{counters[task]}" if task is not None else None),
             tags=list(tags_mark.args) if tags_mark else [],
-            public=state.is_public(Path(str(item.fspath))))
+            public=state.is_public(Path(str(item.fspath))), order=len(state.records))
 
 
 def pytest_collectreport(report: pytest.CollectReport) -> None:
@@ -204,44 +145,12 @@ def week(request: pytest.FixtureRequest):
 @pytest.fixture(scope="session")
 def submission(request: pytest.FixtureRequest, week):
     """The student's modules as ordinary Python (see ``coursekit.grading.client``)."""
+    from .grading.connect import connect
+
     state = _state(request.config)
     if state.connection is None:
-        state.connection = _connect(state, week)
+        state.connection = connect(state, week)
     return state.submission_proxy
-
-
-def _connect(state: GradingState, week):
-    from .grading.client import Connection, InProcessChannel, Submission
-    from .grading.locate import read_student_files
-    from .grading.static_check import check_source
-
-    from .grading.locate import SubmissionError
-
-    if state.submission_dir is None:
-        pytest.fail("no submission: pass --submission <folder with the student's files>", pytrace=False)
-    try:
-        files = read_student_files(state.submission_dir, week.student_files)
-    except SubmissionError as e:
-        pytest.fail(f"Your submission could not be graded: {e}", pytrace=False)
-    forbidden = [[f.api, list(f.files), f.reason] for f in week.forbidden]
-    for name, data in files.items():
-        state.violations += check_source(data.decode("utf-8", "replace"), name, week.forbidden_for(name))
-    if state.mode == "worker":
-        from .grading.sandbox import SandboxSettings, WorkerChannel
-        state.channel = WorkerChannel(SandboxSettings(
-            student_files=files, forbidden=forbidden, memory_mb=week.budget.memory_mb,
-            cpu_seconds=int(max(week.budget.grade_seconds * 4, 120)),
-            secret_paths=_secret_paths()))
-    else:
-        state.channel = InProcessChannel(state.submission_dir, [Path(f).stem for f in files], forbidden)
-    conn = Connection(state.channel, week.budget.call_timeout_seconds)
-    state.submission_proxy = Submission(conn, [Path(f).stem for f in files])
-    return conn
-
-
-def _secret_paths() -> list[Path]:
-    raw = os.environ.get("COURSEKIT_SECRET_PATHS", "")
-    return [Path(p) for p in raw.split(os.pathsep) if p]
 
 
 class Credit:
@@ -318,21 +227,10 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     record = state.records.get(item.nodeid)
     if record is not None and record.task is not None and state.week is not None and \
             "submission" in getattr(item, "fixturenames", ()):
-        _fail_if_forbidden(item, state, record)
-
-
-def _fail_if_forbidden(item: pytest.Item, state: GradingState, record: TestRecord) -> None:
-    from .grading.static_check import violations_for_task
-
-    if state.connection is None:  # fixtures are not set up yet; connect now to scan the files
-        state.connection = _connect(state, state.week)
-    try:
-        task = state.week.task(record.task)
-    except KeyError:
-        return
-    bad = violations_for_task(state.violations, task.file, task.functions)
-    if bad:
-        pytest.fail(f"Task {task.number} {bad[0].message()}", pytrace=False)
+        from .grading.connect import connect, fail_if_forbidden
+        if state.connection is None:  # fixtures are not set up yet; connect now to scan the files
+            state.connection = connect(state, state.week)
+        fail_if_forbidden(state, record.task)
 
 
 def pytest_runtest_teardown(item: pytest.Item) -> None:
@@ -353,7 +251,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         record.output = _skip_reason(report)
     elif report.failed and record.outcome not in ("failed",):
         record.outcome = "failed"
-        from .feedback import describe_failure
+        from .grading.feedback import describe_failure
         record.output, record.grader_error = describe_failure(call.excinfo, record.public, state.week)
         if report.when == "teardown":
             record.output = "(after the test) " + record.output
@@ -378,81 +276,6 @@ def _skip_reason(report: pytest.TestReport) -> str:
 
 # --- results -------------------------------------------------------------------------------
 
-def build_results(state: GradingState) -> dict:
-    from .grading.results import clip
-
-    tests = []
-    for rec in state.records.values():
-        if rec.outcome == "passed":
-            fraction = 1.0 if rec.credit is None else rec.credit
-        elif rec.outcome == "failed":
-            fraction = rec.credit or 0.0
-        else:
-            fraction = 0.0
-        score = round(rec.points * fraction, 6)
-        rec.score = score
-        output = rec.output
-        if rec.outcome == "not run":
-            output = "not run (the grading run ended before this test)"
-        if rec.credit is not None and rec.outcome in ("passed", "failed"):
-            output = (f"partial credit: {rec.credit:.0%} of the points. " + output).strip()
-        entry = {"name": rec.name, "score": score, "max_score": rec.points,
-                 "status": "passed" if score >= rec.points and rec.outcome == "passed" else "failed",
-                 "output": clip(output), "visibility": rec.visibility,
-                 "extra_data": {"outcome": rec.outcome, "public": rec.public,
-                                "grader_error": rec.grader_error, "seconds": round(rec.duration, 3)}}
-        if rec.number:
-            entry["number"] = str(rec.number)
-        if rec.tags:
-            entry["tags"] = [str(t) for t in rec.tags]
-        tests.append(entry)
-    for nodeid, text in state.collection_errors:
-        tests.append({"name": f"Could not load the grader's tests in {nodeid}", "score": 0.0,
-                      "max_score": 0.0, "status": "failed", "visibility": "visible",
-                      "output": "The grader's own tests failed to load; this is not your fault. "
-                                "Your course staff has been notified.",
-                      "extra_data": {"outcome": "collection error", "grader_error": True}})
-    missing = _missing_points(state)
-    if missing > 1e-9:
-        tests.append({"name": "Tests that could not run", "score": 0.0, "max_score": missing,
-                      "status": "failed", "visibility": "visible",
-                      "output": "Some of the grader's tests could not be loaded, so their points "
-                                "could not be awarded. Your course staff has been notified.",
-                      "extra_data": {"outcome": "missing", "grader_error": True}})
-    total = round(sum(t["score"] for t in tests), 6)
-    results = {"score": total, "tests": tests, "execution_time": round(time.monotonic() - state.started, 3),
-               "output": "\n".join(state.notes), "extra_data": _extra_data(state)}
-    if state.leaderboard:
-        results["leaderboard"] = state.leaderboard
-    return results
-
-
-def _missing_points(state: GradingState) -> float:
-    """Points the config promises that no collected test carries (only for a full, unfiltered run)."""
-    if state.week is None or state.task_filter is not None or not state.collection_errors:
-        return 0.0
-    collected = sum(r.points for r in state.records.values())
-    return max(state.week.total_points - collected, 0.0)
-
-
-def _extra_data(state: GradingState) -> dict:
-    import platform
-    import sys
-    data = {"week": getattr(state.week, "name", None), "mode": state.mode, "device": state.device,
-            "python": platform.python_version(),
-            "seconds": round(time.monotonic() - state.started, 3)}
-    import resource
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        data["torch"] = torch.__version__
-    # Peak resident memory in MB (Linux reports KiB): this process, and the largest reaped worker.
-    data["peak_rss_mb"] = {"grader": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                           "worker": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
-    if state.channel is not None and getattr(state.channel, "failures", None):
-        data["worker_failures"] = list(state.channel.failures)
-    return data
-
-
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = _state(session.config)
     state.collection_errors.extend(_pending_collection_errors)
@@ -464,16 +287,21 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         for v in unused:
             state.notes.append(f"Warning: {v.file} line {v.line} imports {v.api}, which this week "
                                "forbids; remove the import.")
+    if state.list_path is not None:
+        import json
+        state.list_path.write_text(json.dumps({"tests": state.listing(),
+                                               "collection_errors": [n for n, _ in state.collection_errors]},
+                                              indent=1), encoding="utf-8")
     if state.results_path is not None:
-        from .grading.results import write_atomic
-        write_atomic(build_results(state), state.results_path)
+        from .grading.results import build, write_atomic
+        write_atomic(build(state), state.results_path)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     state = _state(config)
     if state.week is None or not state.records:
         return
-    results = build_results(state)
-    from .grading.results import points_table
+    from .grading.results import build, points_table
+    results = build(state)
     terminalreporter.write_sep("=", f"{state.week.name}: points")
     terminalreporter.write_line(points_table(results))

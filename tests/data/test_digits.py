@@ -13,7 +13,7 @@ import pytest
 import coursekit.data
 from coursekit.data import (ChecksumError, DatasetError, datasets_root, load_digits,
                             load_digits_images)
-from coursekit.data.build_digits import build, make_split, write_npz
+from coursekit.authoring.build_digits import build, make_split, write_npz
 from coursekit.data.files import ENV_VAR, content_sha256, read_checksums
 
 N_SAMPLES = 1797
@@ -156,7 +156,7 @@ def test_changed_array_raises_a_clear_checksum_error(tmp_path, monkeypatch):
     monkeypatch.setenv(ENV_VAR, str(root))
     with pytest.raises(ChecksumError, match=r"digits\.npz: checksum mismatch") as info:
         load_digits("train")
-    assert "coursekit.data.build_digits" in str(info.value), "the message says how to regenerate"
+    assert "coursekit.authoring.build_digits" in str(info.value), "the message says how to regenerate"
 
 
 def test_changed_split_raises_a_checksum_error(tmp_path, monkeypatch):

@@ -1,15 +1,18 @@
 """A tiny self-contained week for the engine's own tests: one student file, three tests, a secret.
 
 ``make_root`` lays out Gradescope's tree (source/, submission/, results/) with this week's graders
-and a given ``toy.py``; ``grade`` runs the real entry point on it in a fresh, isolated interpreter.
+and a given ``toy.py``; ``grade`` runs the real ``run_autograder`` on it, as Gradescope would.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+RUN_AUTOGRADER = Path(__file__).resolve().parents[2] / "gradescope" / "run_autograder"
 
 SECRET_SOURCE_TOKEN = "HIDDEN-SOURCE-TOKEN-5b1e9c"
 SECRET_EXPECTED = 987654
@@ -109,13 +112,15 @@ def make_root(base: Path, student_source: str, extra_files: dict[str, str] | Non
         (root / "submission" / name).parent.mkdir(parents=True, exist_ok=True)
         (root / "submission" / name).write_text(text)
     (root / "results").mkdir()
+    (root / "source" / "run_autograder").write_bytes(RUN_AUTOGRADER.read_bytes())
     return root
 
 
-def grade(root: Path, timeout: float = 120) -> tuple[dict, str]:
-    """Run the entry point on ``root``; return the results document and the grader's stdout."""
-    done = subprocess.run([sys.executable, "-I", "-m", "coursekit.grading.entry", "--root", str(root)],
-                          capture_output=True, text=True, timeout=timeout, cwd=root.parent)
+def grade(root: Path, timeout: float = 120, env: dict | None = None) -> tuple[dict, str]:
+    """Run ``run_autograder`` on ``root``; return the results document and its log."""
+    environment = {**os.environ, "AUTOGRADER_ROOT": str(root), "COURSEKIT_VENV": sys.prefix, **(env or {})}
+    done = subprocess.run(["bash", str(root / "source" / "run_autograder")], capture_output=True,
+                          text=True, timeout=timeout, cwd=root.parent, env=environment)
     results = json.loads((root / "results" / "results.json").read_text())
     return results, done.stdout + done.stderr
 

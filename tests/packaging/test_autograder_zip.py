@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from coursekit.commands.autograder import LeakError, build, contents, requirements
+from coursekit.authoring.commands.autograder import LeakError, build, contents, requirements
 from coursekit.config import load_week
 from coursekit.grading import results as results_mod
 from coursekit.paths import Repo

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from coursekit.commands import student
-from coursekit.commands.grade import grade
+from coursekit.authoring.commands import student
+from coursekit.authoring.commands.grade import grade
 from coursekit.config import load_week
 from coursekit.paths import Repo
 

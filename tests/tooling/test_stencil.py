@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from coursekit import stencil
-from coursekit.commands.stencils import main as stencils_main
+from coursekit.authoring import stencil
+from coursekit.authoring.commands.stencils import main as stencils_main
 from coursekit.config import Budget, Task, WeekConfig
 from coursekit.paths import Repo
 

@@ -13,8 +13,8 @@ import zipfile
 
 import pytest
 
-from coursekit.commands.grade import grade
-from coursekit.commands.verify import verify_week
+from coursekit.authoring.commands.grade import grade
+from coursekit.authoring.commands.verify import verify_week
 from coursekit.config import load_week
 from coursekit.grading import results as results_mod
 from coursekit.paths import Repo
@@ -107,7 +107,7 @@ def test_make_grade_command_prints_a_table_and_exits_zero_on_a_zero_score(tmp_pa
 @pytest.mark.parametrize("week", WEEKS)
 def test_every_week_releases_without_a_leak(week, tmp_path):
     """The Gradescope zip and the starter of every week build: the leak scans find nothing."""
-    from coursekit.commands import autograder, student
+    from coursekit.authoring.commands import autograder, student
     config = load_week(REPO, week)
     autograder.build(REPO, config, tmp_path / f"{week}.zip")
     assert student.validate(student.contents(REPO, config), REPO, config) == []

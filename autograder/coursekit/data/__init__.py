@@ -1,6 +1,6 @@
 """The course's data: the bundled 8×8 digits with a fixed split, and seeded generators.
 
-Importing this package imports numpy and the standard library only; ``build_digits`` (which needs
+Importing this package imports numpy and the standard library only; ``coursekit.authoring.build_digits`` (which needs
 scikit-learn) is a TA command and is not imported here.
 """
 

@@ -21,7 +21,7 @@ from .files import DatasetError, verified_path
 SPLITS = ("train", "val", "test")
 N_CLASSES = 10
 PIXEL_MAX = 16.0  # pixels are counts of "on" cells in a 4×4 block: integers 0..16
-_REGENERATE = "PYTHONPATH=autograder python -m coursekit.data.build_digits"
+_REGENERATE = "PYTHONPATH=autograder python -m coursekit.authoring.build_digits"
 
 
 def _split_arrays(split: str) -> tuple[np.ndarray, np.ndarray]:

@@ -5,9 +5,10 @@ a student object (``submission.perceptron.MulticlassPerceptron(64, 10)``) comes 
 :class:`ObjectProxy` whose methods and attributes are requests too. Arguments travel as copies;
 results are plain ``np.ndarray`` / ``torch.Tensor`` / builtins that the decoder built itself.
 
-Two channels implement the same ``request``: :class:`InProcessChannel` (students debugging locally:
-the worker's own server runs in this process, behind the same encoder and decoder, so the types that
-come back are identical) and :class:`~coursekit.grading.sandbox.WorkerChannel` (grading).
+Two channels implement the same ``request``: :class:`~coursekit.grading.sandbox.WorkerChannel`
+(grading) and :class:`~coursekit.local.InProcessChannel` (students debugging locally: the worker's
+own server runs in their process, behind the same encoder and decoder, so the types that come back
+are identical). The grader entry can never select the second.
 """
 
 from __future__ import annotations
@@ -50,46 +51,6 @@ class Deadline:
     """The current test's deadline, set by the plugin; calls get the smaller of it and their own."""
 
     test_deadline: float | None = None
-
-
-class InProcessChannel:
-    """Runs the worker's server in this process: for local debugging only, no isolation."""
-
-    def __init__(self, student_dir: Path, modules: list[str], forbidden: list | None = None):
-        from ..worker import guard
-        from ..worker.server import Server
-
-        self.server = Server(Path(student_dir).resolve(), modules)
-        self.generation = 1
-        if forbidden:
-            guard.install([guard.Rule(*rule) for rule in forbidden], Path(student_dir).resolve())
-
-    def request(self, message: dict, buffers: list[bytes], timeout: float | None) -> tuple[dict, list[bytes]]:
-        frame = protocol.pack_frame(message, buffers)
-        header, bufs = _split(frame)
-        reply = self.server.handle_frame(header, bufs)
-        return _split(reply)
-
-    def close(self) -> None:
-        pass
-
-
-def _split(frame: bytes) -> tuple[dict, list[bytes]]:
-    """Parse one packed frame from bytes, exactly as the pipe reader would."""
-    return _MemoryReader(frame).read()
-
-
-class _MemoryReader(protocol.FrameReader):
-    def __init__(self, data: bytes):
-        super().__init__(-1)
-        self._pending = bytearray(data)
-
-    def _read_exact(self, n: int, deadline: float | None) -> bytes:
-        if len(self._pending) < n:
-            raise protocol.ProtocolError("truncated frame")
-        out = bytes(self._pending[:n])
-        del self._pending[:n]
-        return out
 
 
 class Connection:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,83 @@ def write_atomic(results: dict, path: Path) -> None:
 def fallback(message: str) -> dict:
     """The results a grading run leaves when nothing better is possible: score 0 and why."""
     return {"score": 0, "output": clip(message), "tests": [], "extra_data": {"fallback": True}}
+
+
+def build(state: Any) -> dict:
+    """Gradescope's results document from a run's :class:`~coursekit.grading.records.GradingState`:
+    every collected test in task order, its score (points × credit), and the run's extra data."""
+    tests = []
+    for rec in state.ordered():
+        if rec.outcome == "passed":
+            fraction = 1.0 if rec.credit is None else rec.credit
+        elif rec.outcome == "failed":
+            fraction = rec.credit or 0.0
+        else:
+            fraction = 0.0
+        score = round(rec.points * fraction, 6)
+        rec.score = score
+        output = rec.output
+        if rec.outcome == "not run":
+            output = "not run (the grading run ended before this test)"
+        if rec.credit is not None and rec.outcome in ("passed", "failed"):
+            output = (f"partial credit: {rec.credit:.0%} of the points. " + output).strip()
+        entry = {"name": rec.name, "score": score, "max_score": rec.points,
+                 "status": "passed" if score >= rec.points and rec.outcome == "passed" else "failed",
+                 "output": clip(output), "visibility": rec.visibility,
+                 "extra_data": {"id": rec.test_id, "outcome": rec.outcome, "public": rec.public,
+                                "grader_error": rec.grader_error, "seconds": round(rec.duration, 3)}}
+        if rec.number:
+            entry["number"] = str(rec.number)
+        if rec.tags:
+            entry["tags"] = [str(t) for t in rec.tags]
+        tests.append(entry)
+    for nodeid, text in state.collection_errors:
+        tests.append({"name": f"Could not load the grader's tests in {nodeid}", "score": 0.0,
+                      "max_score": 0.0, "status": "failed", "visibility": "visible",
+                      "output": "The grader's own tests failed to load; this is not your fault. "
+                                "Your course staff has been notified.",
+                      "extra_data": {"outcome": "collection error", "grader_error": True}})
+    missing = _missing_points(state)
+    if missing > 1e-9:
+        tests.append({"name": "Tests that could not run", "score": 0.0, "max_score": missing,
+                      "status": "failed", "visibility": "visible",
+                      "output": "Some of the grader's tests could not be loaded, so their points "
+                                "could not be awarded. Your course staff has been notified.",
+                      "extra_data": {"outcome": "missing", "grader_error": True}})
+    total = round(sum(t["score"] for t in tests), 6)
+    results = {"score": total, "tests": tests,
+               "execution_time": round(time.monotonic() - state.started, 3),
+               "output": "\n".join(state.notes), "extra_data": _extra_data(state)}
+    if state.leaderboard:
+        results["leaderboard"] = state.leaderboard
+    return results
+
+
+def _missing_points(state: Any) -> float:
+    """Points the config promises that no collected test carries (only for a full, unfiltered run)."""
+    if state.week is None or state.task_filter is not None or not state.collection_errors:
+        return 0.0
+    collected = sum(r.points for r in state.records.values())
+    return max(state.week.total_points - collected, 0.0)
+
+
+def _extra_data(state: Any) -> dict:
+    import platform
+    import resource
+    import sys
+
+    data = {"week": getattr(state.week, "name", None), "mode": state.mode, "device": state.device,
+            "python": platform.python_version(),
+            "seconds": round(time.monotonic() - state.started, 3)}
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        data["torch"] = torch.__version__
+    # Peak resident memory in MB (Linux reports KiB): this process, and the largest reaped worker.
+    data["peak_rss_mb"] = {"grader": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                           "worker": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+    if state.channel is not None and getattr(state.channel, "failures", None):
+        data["worker_failures"] = list(state.channel.failures)
+    return data
 
 
 def points_table(results: dict) -> str:

@@ -12,11 +12,8 @@ is isolated as a process, but not as a user, and the grader says so.
 
 from __future__ import annotations
 
-import ctypes
-import fcntl
 import json
 import os
-import pwd
 import shutil
 import signal
 import subprocess
@@ -27,85 +24,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import protocol
+from . import users
 from .client import WorkerFailure
+from .users import SandboxError, is_root
 
-WORKER_USER = os.environ.get("COURSEKIT_WORKER_USER", "coursekit-worker")
-PR_SET_CHILD_SUBREAPER = 36
-MAX_CONCURRENT_RUNS = 32
 STARTUP_SECONDS = 60.0
 
 _BOOT = ("import sys; sys.path.insert(0, {rt!r}); "
          "from coursekit.worker.main import main; sys.exit(main())")
 
 
-class SandboxError(RuntimeError):
-    """The sandbox cannot be set up as required; the message says what to fix."""
+#: Where the week's drivers land in the worker's runtime copy.
+WEEK_DRIVERS_NAME = "week_drivers.py"
 
 
-def become_subreaper() -> None:
-    """Orphaned descendants (a student's ``setsid`` child) get re-parented to us, so we can end them."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
-
-
-def is_root() -> bool:
-    return os.geteuid() == 0
-
-
-def ensure_worker_user(name: str = WORKER_USER) -> pwd.struct_passwd:
-    """The worker user, created (system account, no home, no login) if it is missing. Root only."""
-    try:
-        return pwd.getpwnam(name)
-    except KeyError:
-        pass
-    cmd = ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
-           "--user-group", name]
-    try:
-        subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.CalledProcessError) as e:
-        detail = getattr(e, "stderr", "") or str(e)
-        raise SandboxError(f"cannot create the worker user {name!r} ({' '.join(cmd)}): {detail.strip()}. "
-                           "Create it yourself or set COURSEKIT_WORKER_USER to an existing "
-                           "unprivileged user.") from None
-    return pwd.getpwnam(name)
-
-
-def acquire_worker_user(base: str = WORKER_USER) -> tuple[pwd.struct_passwd, int]:
-    """A worker user that no other grading run on this machine is using, and the lock that says so.
-
-    Killing "every process of the worker user" must not reach another run's worker, so concurrent
-    runs (a TA grading in parallel, a test suite) each take their own user: ``coursekit-worker``,
-    then ``coursekit-worker-1``, … (created on demand). On Gradescope there is one run per container.
-    The locks live in a root-only folder, so no student process can hold one.
-    """
-    lockdir = Path(tempfile.gettempdir()) / "coursekit-worker-locks"
-    lockdir.mkdir(mode=0o700, exist_ok=True)
-    info = lockdir.lstat()
-    if info.st_uid != 0 or info.st_mode & 0o077 or not os.path.isdir(lockdir) or os.path.islink(lockdir):
-        raise SandboxError(f"{lockdir} must be a folder owned by root with mode 700; remove it and retry")
-    for index in range(MAX_CONCURRENT_RUNS):
-        name = base if index == 0 else f"{base}-{index}"
-        fd = os.open(lockdir / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            continue
-        return ensure_worker_user(name), fd
-    raise SandboxError(f"{MAX_CONCURRENT_RUNS} grading runs are already running on this machine")
-
-
-def runtime_copy(dest: Path) -> Path:
-    """Copy the worker's code (and nothing else of the grader) into ``dest``; return ``dest``."""
+def runtime_copy(dest: Path, drivers: bytes | None = None) -> Path:
+    """Copy the worker's code (and nothing else of the grader) into ``dest``, with the week's
+    drivers (``drivers``, the bytes of its ``drivers.py``) as ``dest/week_drivers.py``."""
     package = Path(__file__).resolve().parents[1]
     (dest / "coursekit" / "worker").mkdir(parents=True)
     shutil.copyfile(package / "__init__.py", dest / "coursekit" / "__init__.py")
     shutil.copyfile(package / "protocol.py", dest / "coursekit" / "protocol.py")
     for src in sorted((package / "worker").glob("*.py")):
         shutil.copyfile(src, dest / "coursekit" / "worker" / src.name)
+    if drivers is not None:
+        (dest / WEEK_DRIVERS_NAME).write_bytes(drivers)
     for path in [dest, *dest.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
     return dest
@@ -120,6 +63,8 @@ class SandboxSettings:
     threads: int = 1
     python: str = sys.executable
     secret_paths: list[Path] = field(default_factory=list)  # must be unreadable to the worker
+    drivers: bytes | None = None             # the week's drivers.py, if it has one
+    worker_user: str | None = None           # a user the supervisor holds (root only); else taken here
 
     @property
     def modules(self) -> list[str]:
@@ -132,14 +77,18 @@ class WorkerChannel:
     def __init__(self, settings: SandboxSettings):
         self.settings = settings
         self.root_mode = is_root()
-        self.user, self._user_lock = acquire_worker_user() if self.root_mode else (None, None)
+        self._held = None
+        if self.root_mode:
+            self._held = (users.held(settings.worker_user) if settings.worker_user
+                          else users.acquire())
+        self.user = self._held.account if self._held else None
         self.base = Path(tempfile.mkdtemp(prefix="coursekit-sandbox-"))
         self.base.chmod(0o755)
-        self.runtime = runtime_copy(self.base / "runtime")
+        self.runtime = runtime_copy(self.base / "runtime", settings.drivers)
         self.proc: subprocess.Popen | None = None
         self.generation = 0
         self.failures: list[str] = []
-        self._known_children = set(_children_of(os.getpid()))
+        self._known_children = {p for p, _, ppid, _, _ in users.processes() if ppid == os.getpid()}
         self.preflight()
 
     # set-up ---------------------------------------------------------------------------------
@@ -221,7 +170,9 @@ class WorkerChannel:
         rep_r, rep_w = os.pipe()
         settings = {"in_fd": req_r, "out_fd": rep_w, "student_dir": str(student_dir),
                     "modules": self.settings.modules, "limits": self._limits(),
-                    "forbidden": self.settings.forbidden}
+                    "forbidden": self.settings.forbidden,
+                    "drivers_file": (str(self.runtime / WEEK_DRIVERS_NAME)
+                                     if self.settings.drivers is not None else None)}
         try:
             # The worker's output goes nowhere: no student print can reach feedback, fill a disk,
             # or block on a full pipe.
@@ -281,7 +232,7 @@ class WorkerChannel:
             except OSError:
                 pass
         proc = self.proc
-        _signal(proc.pid, signal.SIGKILL)
+        users.send(proc.pid, signal.SIGKILL)
         try:
             code = proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -299,28 +250,19 @@ class WorkerChannel:
 
     def kill_all(self) -> None:
         """Stop, kill and reap every process the worker left; loop until none is left."""
-        for _ in range(50):
-            targets = self._worker_processes()
-            if not targets:
-                break
-            for pid in targets:  # freeze first, so nothing forks while we kill
-                _signal(pid, signal.SIGSTOP)
-            for pid in targets:
-                _signal(pid, signal.SIGKILL)
-            time.sleep(0.02)
-            _reap()
-        _reap()
+        users.end_processes(self._worker_processes)
 
     def _worker_processes(self) -> list[int]:
         """Every live process the worker may have left behind.
 
-        As root: every process of the worker user. Otherwise: the worker's session, orphans that
-        were re-parented to us (we are a subreaper), and all their descendants.
+        As root: every process of this run's worker user (never another run's). Otherwise: the
+        worker's session, orphans that were re-parented to us (we are a subreaper), and all their
+        descendants.
         """
-        me = os.getpid()
-        table = [p for p in _processes() if p[0] != me and p[4] != "Z"]
         if self.user is not None:
-            return [pid for pid, uid, _, _, _ in table if uid == self.user.pw_uid]
+            return users.processes_of(self.user.pw_uid)
+        me = os.getpid()
+        table = [p for p in users.processes() if p[0] != me and p[4] != "Z"]
         worker = self.proc.pid if self.proc is not None else None
         found = {pid for pid, _, ppid, sid, _ in table
                  if pid == worker or (worker is not None and sid == worker)
@@ -337,46 +279,9 @@ class WorkerChannel:
         self._stop()
         self.kill_all()
         shutil.rmtree(self.base, ignore_errors=True)
-        if self._user_lock is not None:
-            os.close(self._user_lock)  # only now may another run take this user
-            self._user_lock = None
+        if self._held is not None:
+            self._held.release()  # only now may another run take this user
 
     def discard(self, why: str) -> None:
         """Drop the current worker (it broke the protocol); the next request starts a fresh one."""
         self._fail(why)
-
-
-def _signal(pid: int, sig: int) -> None:
-    try:
-        os.kill(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _reap() -> None:
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-
-
-def _processes():
-    """(pid, uid, ppid, sid, state) of every process, from /proc."""
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read().decode("utf-8", "replace")
-            uid = os.stat(f"/proc/{entry}").st_uid
-        except OSError:
-            continue
-        rest = stat[stat.rfind(")") + 2:].split()
-        yield int(entry), uid, int(rest[1]), int(rest[3]), rest[0]
-
-
-def _children_of(pid: int) -> list[int]:
-    return [p for p, _, ppid, _, _ in _processes() if ppid == pid]

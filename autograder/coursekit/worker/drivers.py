@@ -5,9 +5,10 @@ stepping a layer's parameters, a training loop, a sampler) or a value that canno
 function). Drivers return data only; the oracle and the comparison stay in the grader.
 Each driver takes the :class:`~coursekit.worker.server.Server` first; handles arrive resolved.
 
-Register a driver by adding it to :data:`REGISTRY`; a week's own drivers go in
-``drivers_<week>.py`` beside this file, with a ``REGISTRY`` of their own (merged by the server).
-Nothing here is secret: the starter repository ships these files.
+These are the generic drivers every week may use. A week's own drivers live with the week, in
+``assignments/<week>/drivers.py`` with a ``REGISTRY`` of their own; the grader hands that one file
+to the worker explicitly, and no other week's drivers are ever loaded. Nothing here is secret: the
+starter repository ships these files.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ Started by the grader (``coursekit.grading.sandbox``) as a fresh interpreter, as
 user when the grader is root, with one JSON argument::
 
     python -I -c "<bootstrap>" '{"in_fd": 3, "out_fd": 4, "student_dir": ..., "modules": [...],
-                                 "limits": {...}, "forbidden": [[api, [files], reason], ...]}'
+                                 "limits": {...}, "forbidden": [[api, [files], reason], ...],
+                                 "drivers_file": path of the week's drivers or null}'
 
 Limits are applied before any student code is imported: hard and soft limits are set equal, so the
 student's code (not root) cannot raise them again.
@@ -58,7 +59,8 @@ def serve(settings: dict) -> int:
     guard.install([guard.Rule(api, files, reason) for api, files, reason in settings.get("forbidden", [])],
                   student_dir)
     os.chdir(student_dir)
-    server = Server(student_dir, settings["modules"])
+    drivers_file = settings.get("drivers_file")
+    server = Server(student_dir, settings["modules"], Path(drivers_file) if drivers_file else None)
     reader = protocol.FrameReader(in_fd)
     while True:
         try:

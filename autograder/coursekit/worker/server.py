@@ -37,12 +37,12 @@ MAX_FRAMES = 12
 class Server:
     """Holds the student's modules and the objects handed out as handles."""
 
-    def __init__(self, student_dir: Path, module_names: list[str], drivers: dict[str, Any] | None = None):
+    def __init__(self, student_dir: Path, module_names: list[str], drivers_file: Path | None = None):
         self.student_dir = Path(student_dir)
         self.module_names = set(module_names)
         self.objects: dict[int, Any] = {}
         self.next_id = 1
-        self.drivers = drivers if drivers is not None else _default_drivers()
+        self.drivers, self.driver_files = load_drivers(drivers_file)
 
     # handles ------------------------------------------------------------------------------
     def make_handle(self, obj: Any) -> Handle:
@@ -81,7 +81,8 @@ class Server:
             encoded = protocol.encode_value(value, out, self.make_handle)
             return protocol.pack_frame({"id": rid, "ok": True, "value": encoded}, out)
         except BaseException as e:  # student code may raise SystemExit or KeyboardInterrupt too
-            return protocol.pack_frame({"id": rid, "ok": False, "error": describe_error(e, self.student_dir)}, [])
+            error = describe_error(e, self.student_dir, self.driver_files)
+            return protocol.pack_frame({"id": rid, "ok": False, "error": error}, [])
 
     def dispatch(self, header: dict, buffers: list[bytes]) -> Any:
         op = header.get("op")
@@ -130,7 +131,7 @@ class Server:
         return self.resolve(Handle(hid, ""))
 
 
-def describe_error(exc: BaseException, student_dir: Path) -> dict:
+def describe_error(exc: BaseException, student_dir: Path, driver_files: frozenset[str] = frozenset()) -> dict:
     """An exception as data: its type, a bounded message and the student's own frames only."""
     try:
         name = type(exc).__name__
@@ -151,21 +152,33 @@ def describe_error(exc: BaseException, student_dir: Path) -> dict:
     in_driver = False
     try:
         last = traceback.extract_tb(exc.__traceback__)[-1]
-        in_driver = Path(last.filename).name.startswith("drivers")
+        in_driver = last.filename in driver_files
     except BaseException:
         pass
     return {"type": str(name)[:100], "message": str(message)[:MAX_MESSAGE_CHARS],
             "frames": frames[-MAX_FRAMES:], "in_driver": in_driver}
 
 
-def _default_drivers() -> dict[str, Any]:
-    """The generic drivers plus every week's (``drivers_<week>.py`` beside ``drivers.py``)."""
+WEEK_DRIVERS_MODULE = "coursekit_week_drivers"
+
+
+def load_drivers(drivers_file: Path | None) -> tuple[dict[str, Any], frozenset[str]]:
+    """The generic drivers plus the week's (its ``drivers.py``, handed over explicitly), and the
+    files they live in. A week driver may not reuse a generic driver's name: a silent override
+    would run other code than the grader asked for."""
+    import importlib.util
+
     from . import drivers
     registry = dict(drivers.REGISTRY)
-    for path in sorted(Path(drivers.__file__).parent.glob("drivers_*.py")):
-        module = importlib.import_module(f"{__package__}.{path.stem}")
+    files = {drivers.__file__}
+    if drivers_file is not None:
+        spec = importlib.util.spec_from_file_location(WEEK_DRIVERS_MODULE, drivers_file)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[WEEK_DRIVERS_MODULE] = module
+        spec.loader.exec_module(module)
         for name, driver in getattr(module, "REGISTRY", {}).items():
-            if name in registry:  # a silent override would run another week's driver
-                raise RuntimeError(f"driver {name!r} of {path.name} is already registered")
+            if name in registry:
+                raise RuntimeError(f"driver {name!r} of {Path(drivers_file).name} is already a generic driver")
             registry[name] = driver
-    return registry
+        files.add(str(drivers_file))
+    return registry, frozenset(files)

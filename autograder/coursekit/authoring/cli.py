@@ -1,4 +1,4 @@
-"""The command line. Each subcommand is a keyword-only ``main()`` in ``coursekit.commands``, so the
+"""The command line. Each subcommand is a keyword-only ``main()`` in ``coursekit.authoring.commands``, so the
 command line and the Python API are the same functions; heavy imports happen inside them.
 
     coursekit stencils [--check]
@@ -55,8 +55,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from .config import ConfigError
-    from .paths import LayoutError
+    from ..config import ConfigError
+    from ..paths import LayoutError
     from .stencil import MarkerError
 
     try:

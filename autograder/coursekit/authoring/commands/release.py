@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import hashlib
 
-from ..config import load_week
-from ..paths import Repo
+from ...config import load_week
+from ...paths import Repo
 from . import autograder, student
 from .verify import verify_week
 

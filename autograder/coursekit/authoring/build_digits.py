@@ -4,8 +4,8 @@ The source is the copy of the UCI optdigits test set that scikit-learn ships ins
 nothing is downloaded. The output is deterministic: the same arrays, the same split, the same
 digests on every run (the npz is written with a fixed timestamp). Usage, from the repository root::
 
-    PYTHONPATH=autograder python -m coursekit.data.build_digits            # writes datasets/
-    PYTHONPATH=autograder python -m coursekit.data.build_digits --out DIR  # writes DIR/digits/
+    PYTHONPATH=autograder python -m coursekit.authoring.build_digits            # writes datasets/
+    PYTHONPATH=autograder python -m coursekit.authoring.build_digits --out DIR  # writes DIR/digits/
 
 The split rule (see :func:`make_split`): for each class in ascending order, the class's indices are
 permuted by one ``np.random.default_rng(SPLIT_SEED)`` generator; the first ``round(0.6 n_c)`` go to
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import CHECKSUMS_NAME, content_sha256, read_checksums
+from ..data.files import CHECKSUMS_NAME, content_sha256, read_checksums
 
 SPLIT_SEED = 0
 FRACTIONS = {"train": 0.6, "val": 0.2}  # test gets the rest
@@ -108,7 +108,7 @@ def default_out() -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m coursekit.data.build_digits",
+    parser = argparse.ArgumentParser(prog="python -m coursekit.authoring.build_digits",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=None,
                         help="the datasets/ folder to write into (default: the repository's)")

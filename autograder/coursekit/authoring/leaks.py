@@ -13,9 +13,9 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from .config import WeekConfig
+from ..config import WeekConfig
 from .known_bad import without_markers
-from .paths import Repo
+from ..paths import Repo
 from .stencil import IGNORED_NAMES, IGNORED_SUFFIXES, find_regions
 
 MIN_LEAK_LINE = 24  # shorter lines (``return w, b``) are too common to mean a leak

@@ -9,8 +9,8 @@ submissions (the reference, the untouched stencil, each known-bad submission) th
 from __future__ import annotations
 
 from .. import stencil
-from ..config import load_all_weeks
-from ..paths import Repo
+from ...config import load_all_weeks
+from ...paths import Repo
 from . import autograder, student
 from .verify import verify_week
 

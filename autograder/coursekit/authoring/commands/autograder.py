@@ -1,9 +1,12 @@
 """``make autograder HW=x``: ``dist/gradescope/x.zip``, ready to upload to Gradescope.
 
-The archive holds, at its root: ``setup.sh`` and ``run_autograder`` (from ``gradescope/``), the
-pinned ``requirements.txt``, the grading engine as an installable ``engine/`` (the ``coursekit``
-package without the TA's tooling), the week's ``week.toml``, its public and hidden tests under
-``tests/``, and the bundled ``datasets/``. Nothing from ``solutions/`` and no known-bad submission.
+The archive's contents follow :mod:`coursekit.grading.layout` (the one description of Gradescope's
+layout): ``setup.sh`` and ``run_autograder`` (from ``gradescope/``), the pinned ``requirements.txt``,
+the prebuilt ``fallback.json``, the grading engine as an installable ``engine/`` (the ``coursekit``
+package without ``coursekit/authoring/``, the TA's tooling), the week's ``week.toml`` and
+``drivers.py``, its public and hidden tests under ``tests/``, and the bundled ``datasets/``. Nothing
+from ``solutions/`` and no known-bad submission. :func:`contents` is also what ``make grade`` lays
+out to grade in, so a local grade and Gradescope run the same tree.
 
 Two builds from the same tree are byte-identical: entries are sorted, timestamps fixed, and
 permissions normalized. Before writing, a leak scan refuses the build (naming the file and line)
@@ -13,21 +16,21 @@ when a file equals a reference file, holds a solution marker, or repeats a line 
 from __future__ import annotations
 
 import hashlib
-import re
+import json
 import zipfile
 from pathlib import Path
 
+from ...config import WeekConfig, load_week
+from ...grading import layout
+from ...paths import Repo
 from .. import leaks
-from ..config import WeekConfig, load_week
-from ..paths import Repo
 from ..stencil import IGNORED_NAMES, IGNORED_SUFFIXES
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 #: Runtime dependencies the grader needs, pinned like pyproject.toml (checked by a test).
 RUNTIME_REQUIREMENTS = ("torch", "numpy", "pytest", "fastjsonschema")
-#: Parts of the package only the TA's machine needs (authoring, releasing); never shipped.
-TA_ONLY = ("commands", "cli.py", "__main__.py", "stencil.py", "known_bad.py", "leaks.py",
-           "data/build_digits.py")
+#: The subpackage only the TA's machine has (authoring, releasing): never shipped, as a folder.
+TA_ONLY_FOLDER = "authoring"
 
 ENGINE_PYPROJECT = """\
 [build-system]
@@ -68,35 +71,46 @@ def requirements(repo: Repo) -> str:
     return "".join(pins[name] + "\n" for name in RUNTIME_REQUIREMENTS)
 
 
-def engine_files(prefix: str, week: str) -> dict[str, bytes]:
-    """The ``coursekit`` package under ``prefix`` (``engine/coursekit``), without the TA's tooling
-    and without other weeks' drivers."""
-    package = Path(__file__).resolve().parents[1]
-    files = {}
-    for rel, data in files_under(package, prefix).items():
-        inner = rel.removeprefix(prefix + "/")
-        if any(inner == t or inner.startswith(t + "/") for t in TA_ONLY):
-            continue
-        if re.fullmatch(r"worker/drivers_\w+\.py", inner) and inner != f"worker/drivers_{week}.py":
-            continue
-        files[rel] = data
-    return files
+def engine_files(prefix: str) -> dict[str, bytes]:
+    """The ``coursekit`` package under ``prefix`` (``engine/coursekit``), without ``authoring/``."""
+    package = Path(__file__).resolve().parents[2]
+    return {rel: data for rel, data in files_under(package, prefix).items()
+            if rel.removeprefix(prefix + "/").split("/")[0] != TA_ONLY_FOLDER}
+
+
+def fallback_results() -> bytes:
+    """The results ``run_autograder`` puts in place before Python starts (see grading.run)."""
+    from ...grading import results, run
+    return (json.dumps(results.fallback(run.NOT_FINISHED), indent=2) + "\n").encode()
 
 
 def contents(repo: Repo, week: WeekConfig) -> dict[str, bytes]:
-    """Every file of the archive, by its path inside the archive."""
+    """Every file of the archive, by its path inside the archive (= inside ``source/``)."""
     import coursekit
     files: dict[str, bytes] = {}
-    for name in ("setup.sh", "run_autograder"):
+    for name in (layout.SETUP, layout.RUN_AUTOGRADER):
         files[name] = (repo.root / "gradescope" / name).read_bytes()
-    files["requirements.txt"] = requirements(repo).encode()
-    files["engine/pyproject.toml"] = ENGINE_PYPROJECT.format(version=coursekit.__version__).encode()
-    files.update(engine_files("engine/coursekit", week.name))
-    files["week.toml"] = repo.config_path(week.name).read_bytes()
-    files.update(files_under(repo.public_tests(week.name), "tests/public"))
-    files.update(files_under(repo.hidden_tests(week.name), "tests/hidden"))
-    files.update(files_under(repo.datasets, "datasets"))
+    files[layout.REQUIREMENTS] = requirements(repo).encode()
+    files[layout.FALLBACK] = fallback_results()
+    files[f"{layout.ENGINE}/pyproject.toml"] = ENGINE_PYPROJECT.format(version=coursekit.__version__).encode()
+    files.update(engine_files(f"{layout.ENGINE}/coursekit"))
+    files[layout.CONFIG] = repo.config_path(week.name).read_bytes()
+    if repo.drivers(week.name).is_file():
+        files[layout.DRIVERS] = repo.drivers(week.name).read_bytes()
+    files.update(files_under(repo.public_tests(week.name), layout.PUBLIC_TESTS))
+    files.update(files_under(repo.hidden_tests(week.name), layout.HIDDEN_TESTS))
+    files.update(files_under(repo.datasets, layout.DATASETS))
     return dict(sorted(files.items()))
+
+
+def write_tree(files: dict[str, bytes], dest: Path) -> Path:
+    """Lay ``files`` out under ``dest`` as Gradescope unpacks the zip (scripts executable)."""
+    for name, data in files.items():
+        path = dest / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        path.chmod(0o755 if name in layout.EXECUTABLES else 0o644)
+    return dest
 
 
 def scan(files: dict[str, bytes], repo: Repo, week: WeekConfig) -> None:
@@ -114,7 +128,7 @@ def write_zip(files: dict[str, bytes], path: Path) -> None:
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
         for name, data in sorted(files.items()):
             info = zipfile.ZipInfo(name, date_time=FIXED_TIME)
-            executable = name in ("setup.sh", "run_autograder")
+            executable = name in layout.EXECUTABLES
             info.external_attr = ((0o100755 if executable else 0o100644) & 0xFFFF) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 3  # Unix, so the permissions above are honoured

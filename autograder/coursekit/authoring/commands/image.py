@@ -12,8 +12,8 @@ import shutil
 import subprocess
 import zipfile
 
-from ..config import load_week
-from ..paths import Repo
+from ...config import load_week
+from ...paths import Repo
 from .autograder import build
 
 

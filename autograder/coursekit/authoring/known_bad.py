@@ -15,8 +15,13 @@ the reference, and exactly what it must score::
         return np.sign(scores).astype(np.int64)
     '''
 
-    [scores]            # per-test score by test number; tests not listed must get full marks
-    "1.2" = 0.0
+    [scores]            # per-test score by test id; tests not listed must get full marks
+    "test_predict_sign_of_zero" = 0.0
+    "test_hidden_perceptron_predict.py::test_predict_ties" = 0.0
+
+A score's key is a test's stable id (``file.py::test_name``, parameters included) or, when that
+name is unique in the week, the test's name alone; adding or reordering tests never invalidates a
+key, and a key that names no test (or several) fails ``make verify`` before anything is graded.
 
 Keeping the mistake as a change (rather than a full copy) shows what it is at a glance and keeps it
 in step with the reference: a change whose ``old`` text no longer occurs exactly once fails loudly.
@@ -30,7 +35,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import WeekConfig
+from ..config import WeekConfig
 
 _MARKER_LINE = re.compile(r"^[ \t]*#+\s*(BEGIN|END) SOLUTION[ \t]*\n", re.M)
 
@@ -47,6 +52,26 @@ class KnownBad:
     changes: tuple[tuple[str, str, str], ...]  # (file, old, new)
     scores: dict[str, float] = field(default_factory=dict)
     total: float | None = None
+
+    def expected_score(self, test_id: str, max_score: float) -> float:
+        """What test ``test_id`` must score: the listed score, or full marks."""
+        name = test_id.partition("::")[2]
+        if test_id in self.scores:
+            return self.scores[test_id]
+        return self.scores.get(name, max_score)
+
+    def key_problems(self, test_ids: list[str]) -> list[str]:
+        """Keys that name no test of the week, or several (then the ``file::name`` form is needed)."""
+        problems = []
+        for key in self.scores:
+            matches = [t for t in test_ids if t == key or t.partition("::")[2] == key]
+            if not matches:
+                problems.append(f"{self.spec_path}: [scores] names {key!r}, which is no test of this "
+                                "week (keys are test ids: test_name or file.py::test_name)")
+            elif len(matches) > 1:
+                problems.append(f"{self.spec_path}: [scores] key {key!r} names {len(matches)} tests; "
+                                f"use one of {', '.join(matches)}")
+        return problems
 
 
 def load(spec_path: Path) -> KnownBad:

@@ -20,8 +20,8 @@ import time
 from datetime import date
 from pathlib import Path
 
-from ..config import WeekConfig, load_all_weeks, load_week
-from ..paths import Repo
+from ...config import WeekConfig, load_all_weeks, load_week
+from ...paths import Repo
 from .grade import grade
 
 OVERHEAD_BUDGET_SECONDS = 1.5

@@ -14,8 +14,8 @@ def describe_failure(excinfo: Any, public: bool, week: Any = None) -> tuple[str,
     """``(message, grader_error)`` for a failed test phase."""
     from _pytest.outcomes import Failed, Skipped
 
-    from .checks import GradeFailure
-    from .grading.client import StudentError, WorkerFailure
+    from ..checks import GradeFailure
+    from .client import StudentError, WorkerFailure
 
     if excinfo is None:
         return "failed", False

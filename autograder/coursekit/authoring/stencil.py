@@ -32,7 +32,7 @@ import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import WeekConfig
+from ..config import WeekConfig
 
 BEGIN = "BEGIN SOLUTION"
 END = "END SOLUTION"

@@ -6,8 +6,8 @@ from what generation produces (``make test`` runs this check).
 
 from __future__ import annotations
 
-from ..config import load_all_weeks
-from ..paths import Repo
+from ...config import load_all_weeks
+from ...paths import Repo
 from .. import stencil
 
 

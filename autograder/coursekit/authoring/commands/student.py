@@ -1,8 +1,8 @@
 """``make student HW=x``: ``dist/student/x/``, a ready-to-push starter repository (one commit).
 
 It holds the stencil, the handout as ``README.md``, the public tests, the public part of the engine
-(``coursekit/`` without the TA's tooling, so the public tests run exactly as the graders do), the
-week's config, pinned requirements, a student ``Makefile`` (install, test, ``TASK=n``, submit), and
+(``coursekit/`` without ``coursekit/authoring/``, so the public tests run exactly as the graders
+do), the week's config and public drivers, pinned requirements, a student ``Makefile`` (install, test, ``TASK=n``, submit), and
 ``.github/workflows/classroom.yml`` in GitHub Classroom's format. Every file is scanned first
 (:mod:`coursekit.leaks`); any leak refuses the build and nothing is written.
 
@@ -18,8 +18,8 @@ import tempfile
 from pathlib import Path
 
 from .. import leaks
-from ..config import WeekConfig, load_week
-from ..paths import Repo
+from ...config import WeekConfig, load_week
+from ...paths import Repo
 from .autograder import files_under, engine_files, requirements
 
 COMMIT_MESSAGE = "Starter code for week {week}: {title}"
@@ -144,8 +144,10 @@ def contents(repo: Repo, week: WeekConfig) -> dict[str, bytes]:
         files[rel.lstrip("/")] = data
     files["README.md"] = repo.handout(week.name).read_bytes()
     files.update(files_under(repo.public_tests(week.name), "tests"))
-    files.update(engine_files("coursekit", week.name))
+    files.update(engine_files("coursekit"))
     files["week.toml"] = repo.config_path(week.name).read_bytes()
+    if repo.drivers(week.name).is_file():
+        files["drivers.py"] = repo.drivers(week.name).read_bytes()
     files["requirements.txt"] = requirements(repo).encode()
     files["Makefile"] = STUDENT_MAKEFILE.format(index=TORCH_INDEX).encode()
     files["conftest.py"] = CONFTEST.encode()

@@ -1,0 +1,55 @@
+"""The in-process channel: students debugging the public tests locally, with no isolation at all.
+
+The worker's own request handler runs in the student's pytest process, behind the same encoder
+and decoder as the sandboxed worker, so what comes back (plain arrays, tensors, proxies for
+objects) is identical in both modes. It is never used for grading: the grader entry passes
+``--grading-mode worker``, and the plugin refuses this channel whenever ``COURSEKIT_GRADING`` is
+set (the entry sets it).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import protocol
+
+
+class InProcessChannel:
+    """Runs the worker's server in this process: for local debugging only, no isolation."""
+
+    def __init__(self, student_dir: Path, modules: list[str], forbidden: list | None = None,
+                 drivers_file: Path | None = None):
+        from .worker import guard
+        from .worker.server import Server
+
+        self.server = Server(Path(student_dir).resolve(), modules, drivers_file)
+        self.generation = 1
+        if forbidden:
+            guard.install([guard.Rule(*rule) for rule in forbidden], Path(student_dir).resolve())
+
+    def request(self, message: dict, buffers: list[bytes], timeout: float | None) -> tuple[dict, list[bytes]]:
+        frame = protocol.pack_frame(message, buffers)
+        header, bufs = _split(frame)
+        reply = self.server.handle_frame(header, bufs)
+        return _split(reply)
+
+    def close(self) -> None:
+        pass
+
+
+def _split(frame: bytes) -> tuple[dict, list[bytes]]:
+    """Parse one packed frame from bytes, exactly as the pipe reader would."""
+    return _MemoryReader(frame).read()
+
+
+class _MemoryReader(protocol.FrameReader):
+    def __init__(self, data: bytes):
+        super().__init__(-1)
+        self._pending = bytearray(data)
+
+    def _read_exact(self, n: int, deadline: float | None) -> bytes:
+        if len(self._pending) < n:
+            raise protocol.ProtocolError("truncated frame")
+        out = bytes(self._pending[:n])
+        del self._pending[:n]
+        return out
