@@ -17,7 +17,7 @@ RESULTS ?=
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
-	@echo "  HW is one of: $$(ls assignments | tr '\n' ' ')"
+	@echo "  HW is one of (in course order): $$(grep -H '^week *=' assignments/*/week.toml | sed -E 's|assignments/([^/]+)/week.toml:week *= *([0-9]+).*|\2 \1|' | sort -n | cut -d' ' -f2 | tr '\n' ' ')"
 
 $(STAMP): pyproject.toml
 	@test -n "$(SYSTEM_PYTHON)" || { echo "error: no python3 found; install Python 3.11+ with venv"; exit 1; }

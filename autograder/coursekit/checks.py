@@ -66,16 +66,19 @@ def expect_array(got: Any, what: str, shape: tuple | None = None, dtype_kind: st
     return arr
 
 
-def expect_close(got: Any, want: Any, what: str, rtol: float | None = None, atol: float | None = None) -> None:
-    """``got`` equals ``want`` within the tolerance for ``want``'s dtype (see ``tolerances``)."""
+def expect_close(got: Any, want: Any, what: str, *, tolerance: tolerances.Tolerance | None = None,
+                 device: str | None = None) -> None:
+    """``got`` equals ``want`` within ``tolerance``: by default the one for ``want``'s dtype on the
+    device the values were computed on (``device``, else the tensors' own, else the CPU); a grader
+    that needs another names it from :mod:`coursekit.tolerances`."""
     np = _np()
     want_arr = _to_numpy(want)
     if want_arr is None:
         raise TypeError(f"expect_close needs a numeric expected value, got {type(want).__name__}")
+    device = device or tolerances.device_of(got) or tolerances.device_of(want) or "cpu"
     got_arr = expect_array(got, what, shape=want_arr.shape)
-    tol = tolerances.for_dtype(want_arr.dtype)
-    rtol = tol.rtol if rtol is None else rtol
-    atol = tol.atol if atol is None else atol
+    tol = tolerance or tolerances.for_dtype(want_arr.dtype, device)
+    rtol, atol = tol.rtol, tol.atol
     g = got_arr.astype(np.float64) if got_arr.dtype.kind in "biuf" else got_arr
     w = want_arr.astype(np.float64)
     if not np.all(np.isfinite(g) | ~np.isfinite(w)) or not np.all(np.isfinite(g) == np.isfinite(w)):

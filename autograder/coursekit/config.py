@@ -306,6 +306,9 @@ def load_week(repo: Repo, week: str) -> WeekConfig:
     solution = repo.solution(week)
     c = load_week_config(path, solution if solution.is_dir() else None)
     if c.name != week:
+        if repo.config_path(c.name).is_file():
+            raise ConfigError(f"{c.path}: name: {c.name!r} is already used by {repo.config_path(c.name)} "
+                              "(a copied week? its name must be its folder's name)")
         raise ConfigError(f"{c.path}: name: {c.name!r} differs from the week's folder name "
                           f"{week!r}; the short name is the folder name")
     return c

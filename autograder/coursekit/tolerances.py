@@ -1,8 +1,13 @@
 """Every numeric tolerance the graders use, in one place, per dtype and device.
 
-A check compares with ``rtol`` and ``atol`` chosen by the *expected* value's dtype: float64 checks
+A check compares with ``rtol`` and ``atol`` chosen by the *expected* value's dtype and the device
+the values were computed on (a tensor knows its device; numpy arrays are the CPU's): float64 checks
 demand agreement to round-off of a careful implementation, float32 to what single precision allows
 after a few hundred operations. CUDA kernels (TF32 matmuls, other reduction orders) get looser ones.
+
+Graders never write a number of their own: where a check needs something other than the dtype's
+tolerance, it names one of the tolerances below (``expect_close(..., tolerance=GRADCHECK)``), each
+with its reason.
 """
 
 from __future__ import annotations
@@ -25,10 +30,32 @@ _TABLE = {
     ("float32", "cuda"): Tolerance(rtol=2e-3, atol=1e-4),
     ("float16", "cuda"): Tolerance(rtol=1e-2, atol=1e-3),
 }
+#: Exact agreement: a maximum, an index, a count (no arithmetic that could round differently).
 EXACT = Tolerance(rtol=0.0, atol=0.0)
 
 #: Relative error a float64 central-difference gradient check must reach (CS231n's rule of thumb).
 GRADCHECK_RELATIVE_ERROR = 1e-6
+#: Central differences with eps = 1e-6 on values of order 1 against the exact gradient: round-off
+#: of about 1e-10, so the rule of thumb with a little absolute slack near zero.
+GRADCHECK = Tolerance(rtol=GRADCHECK_RELATIVE_ERROR, atol=1e-8)
+#: Two central differences of the same function with eps >= 1e-4 (the student's and the grader's),
+#: or one on a quadratic, where the formula is exact: they agree to about 1e-12; a one-sided
+#: difference is off by about eps.
+CENTRAL_DIFFERENCE = Tolerance(rtol=1e-8, atol=1e-10)
+#: float64 values far out in a function's tails (sigmoid at -700): only relative accuracy means
+#: anything there, so no absolute slack.
+FLOAT64_RELATIVE = Tolerance(rtol=1e-7, atol=0.0)
+
+
+def device_of(value) -> str | None:
+    """``"cuda"`` or ``"cpu"`` for a torch tensor, ``"cpu"`` for anything numpy holds, else None."""
+    device = getattr(value, "device", None)
+    kind = getattr(device, "type", None)
+    if isinstance(kind, str):
+        return kind
+    if type(value).__module__ == "numpy":
+        return "cpu"
+    return None
 
 
 def for_dtype(dtype, device: str = "cpu") -> Tolerance:

@@ -129,7 +129,7 @@ def test_the_grader_side_never_uses_a_pickle_family_loader():
     import pathlib
     package = pathlib.Path(protocol.__file__).parent
     trusted = [package / "protocol.py", package / "plugin.py", package / "checks.py",
-               package / "feedback.py", *sorted((package / "grading").glob("*.py"))]
+               package / "tolerances.py", *sorted((package / "grading").glob("*.py"))]
     for path in trusted:
         text = path.read_text()
         for banned in ("pickle", "dill", "torch.load", "np.load", "numpy.load", "marshal", "shelve"):

@@ -39,8 +39,8 @@ def write_week(root: Path, name: str, text: str, with_solution: bool = True) -> 
 
 def test_every_week_in_the_repository_loads():
     configs = load_all_weeks(REPO)
-    assert sorted(c.name for c in configs) == REPO.week_names()
-    assert [c.week for c in configs] == sorted(c.week for c in configs)  # in course order
+    assert [c.name for c in configs] == REPO.week_names()  # both in course order
+    assert [c.week for c in configs] == sorted(c.week for c in configs)
     for c in configs:
         assert c.total_points > 0
         assert [t.number for t in c.tasks] == list(range(1, len(c.tasks) + 1))
@@ -73,12 +73,46 @@ def test_bad_config_names_file_key_and_problem(tmp_path, mutation, key, problem)
     assert problem in message
 
 
-def test_duplicate_short_name_is_rejected(tmp_path):
+def test_a_copied_week_whose_name_was_not_changed_is_named_as_a_copy(tmp_path):
     write_week(tmp_path, "toy", MINIMAL)
     copy = write_week(tmp_path, "toy2", MINIMAL.replace("week = 9", "week = 10"))
     with pytest.raises(ConfigError) as err:
         load_all_weeks(Repo(tmp_path))
     assert str(err.value).startswith(f"{copy}: name: 'toy' is already used by")
+
+
+def test_duplicate_week_number_is_rejected_by_the_commands_about_all_weeks(tmp_path):
+    write_week(tmp_path, "toy", MINIMAL)
+    copy = write_week(tmp_path, "toy2", MINIMAL.replace('name = "toy"', 'name = "toy2"'))
+    with pytest.raises(ConfigError, match="week: 9 is already used by"):
+        load_all_weeks(Repo(tmp_path))
+    assert load_week(Repo(tmp_path), "toy2").path == copy  # one week alone still loads
+
+
+def test_a_half_written_week_breaks_only_commands_about_it(tmp_path):
+    write_week(tmp_path, "toy", MINIMAL)
+    broken = tmp_path / "assignments" / "draft" / "week.toml"
+    broken.parent.mkdir(parents=True)
+    broken.write_text('name = "draft"\nweek = 4\n')  # no title, no tasks yet
+    assert load_week(Repo(tmp_path), "toy").name == "toy"
+    with pytest.raises(ConfigError, match="title: missing required key"):
+        load_week(Repo(tmp_path), "draft")
+    with pytest.raises(ConfigError, match="draft"):
+        load_all_weeks(Repo(tmp_path))
+
+
+def test_weeks_are_listed_in_course_order(tmp_path):
+    for name, number in (("zeta", 1), ("alpha", 3), ("mid", 2)):
+        write_week(tmp_path, name, MINIMAL.replace('name = "toy"', f'name = "{name}"')
+                   .replace("week = 9", f"week = {number}"))
+    assert Repo(tmp_path).week_names() == ["zeta", "mid", "alpha"]
+
+
+@pytest.mark.parametrize("reserved", ["drivers.py", "conftest.py", "test_toy.py"])
+def test_a_student_file_may_not_take_a_reserved_name(tmp_path, reserved):
+    path = write_week(tmp_path, "toy", MINIMAL.replace('"toy.py"', f'"{reserved}"'))
+    with pytest.raises(ConfigError, match="reserved"):
+        load_week_config(path)
 
 
 def test_folder_name_must_be_the_short_name(tmp_path):

@@ -128,7 +128,8 @@ def test_stale_stencil_is_reported_with_the_fix(tmp_path, capsys):
     target.write_text(target.read_text() + "# edited by hand\n")
     assert stencils_main(check=True, repo=Repo(tmp_path)) == 1
     out = capsys.readouterr().out
-    assert f"stale: {target}" in out and "run `make stencils`" in out
+    assert f"perceptron: {target.parent} is stale" in out and "run `make stencils`" in out
+    assert str(target) in out
     assert stencils_main(repo=Repo(tmp_path)) == 0
     assert stencils_main(check=True, repo=Repo(tmp_path)) == 0
 

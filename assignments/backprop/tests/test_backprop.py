@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from coursekit.checks import expect_array, expect_close, expect_equal, expect_true, expect_type
+from coursekit.tolerances import CENTRAL_DIFFERENCE
 
 # --- Task 1: initialization -----------------------------------------------------------------
 
@@ -283,7 +284,7 @@ def test_numerical_gradient_of_a_quadratic(submission):
     report = submission.driver("numerical_gradient_of", "sum_of_squares", x, eps=1e-3)
     grad = expect_array(report["grad"], "numerical_gradient", shape=(3,), dtype_kind="f")
     expect_close(grad, 2.0 * x, "numerical_gradient of sum(x**2) with eps=1e-3 (central, not one-sided)",
-                 rtol=1e-9, atol=1e-9)
+                 tolerance=CENTRAL_DIFFERENCE)
 
 
 @pytest.mark.task(9)

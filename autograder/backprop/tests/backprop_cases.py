@@ -19,11 +19,6 @@ from coursekit.checks import GradeFailure, expect_array, expect_close, expect_tr
 # --- tolerances (derived from coursekit.tolerances; the reasons beside them) ------------------
 
 F64 = tolerances.for_dtype(np.dtype(np.float64))
-#: A central difference with eps >= 1e-4 on values of order 1 agrees with the grader's own to
-#: about 1e-12; a one-sided difference is off by about eps.
-CENTRAL = tolerances.Tolerance(rtol=1e-8, atol=1e-10)
-#: Central differences with the default eps = 1e-6 against the exact gradient (round-off ~1e-10).
-GRADCHECK = tolerances.Tolerance(rtol=tolerances.GRADCHECK_RELATIVE_ERROR, atol=1e-8)
 #: The relative error below which a gradient check passes (the handout's rule of thumb).
 GRADCHECK_PASSES = tolerances.GRADCHECK_RELATIVE_ERROR
 #: Initialization statistics over at least 60,000 draws: the sample variance is within 1 % of the

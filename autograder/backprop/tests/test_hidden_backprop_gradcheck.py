@@ -12,9 +12,10 @@ from __future__ import annotations
 import backprop_oracle as oracle
 import numpy as np
 import pytest
-from backprop_cases import (CENTRAL, CENTRAL_CASES, DEFAULT_EPS_CASES, FLAG_CASES, GRADCHECK,
+from backprop_cases import (CENTRAL_CASES, DEFAULT_EPS_CASES, FLAG_CASES,
                             GRADCHECK_PASSES, expect_float_array, known_input, rng)
 from coursekit.checks import as_scalar, run_cases
+from coursekit.tolerances import CENTRAL_DIFFERENCE, GRADCHECK
 
 from coursekit.checks import expect_close, expect_equal, expect_true
 
@@ -36,7 +37,7 @@ def test_central_differences_at_a_given_eps(submission, credit):
         x, consts = known_input(function, shape, seed)
         grad, _ = _numerical(submission, function, x, consts, eps, f"case {k}")
         expect_close(grad, oracle.central_differences(function, x, consts, eps),
-                     f"case {k}: numerical_gradient with a given eps", rtol=CENTRAL.rtol, atol=CENTRAL.atol)
+                     f"case {k}: numerical_gradient with a given eps", tolerance=CENTRAL_DIFFERENCE)
 
     run_cases(credit, CENTRAL_CASES, check)
 
@@ -49,7 +50,7 @@ def test_default_eps_against_the_exact_gradient(submission, credit):
         x, consts = known_input(function, shape, seed)
         grad, _ = _numerical(submission, function, x, consts, None, f"case {k}")
         expect_close(grad, oracle.known_gradient(function, x, consts), f"case {k}: numerical_gradient",
-                     rtol=GRADCHECK.rtol, atol=GRADCHECK.atol)
+                     tolerance=GRADCHECK)
 
     run_cases(credit, DEFAULT_EPS_CASES, check)
 

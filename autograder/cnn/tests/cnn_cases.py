@@ -17,6 +17,7 @@ from typing import Any
 import cnn_oracle as oracle
 import numpy as np
 
+from coursekit import tolerances
 from coursekit.checks import expect_array, expect_close, unpack
 
 # --- seeds and shapes -----------------------------------------------------------------------
@@ -126,7 +127,7 @@ def check_pool_forward(cv: Any, case: tuple, what: str) -> None:
     want = oracle.max_pool2d(x, kernel, stride)
     out, _ = unpack(cv.maxpool2d_forward(x, kernel=kernel, stride=stride), 2, f"{what}: maxpool2d_forward")
     expect_array(out, f"{what}: output", shape=want.shape, dtype_kind="f")
-    expect_close(out, want, f"{what}: output", rtol=0.0, atol=0.0)
+    expect_close(out, want, f"{what}: output", tolerance=tolerances.EXACT)
 
 
 def check_pool_backward(cv: Any, case: tuple, what: str) -> None:

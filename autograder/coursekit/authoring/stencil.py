@@ -252,3 +252,11 @@ def write(target: Path, files: dict[str, bytes]) -> StencilReport:
     for rel in report.removed:
         (target / rel).unlink()
     return report
+
+
+def freshness(week: str, target: Path, report: StencilReport) -> str:
+    """The one sentence ``make stencils --check`` and ``make demo`` both say about a week's stencil."""
+    if report.changed:
+        return (f"{week}: {target} is stale ({len(report.written)} to write, {len(report.removed)} to "
+                f"remove): run `make stencils` and commit the result")
+    return f"{week}: {target} is up to date ({len(report.unchanged)} files)"

@@ -18,10 +18,6 @@ from coursekit.checks import GradeFailure, as_scalar, expect_array, expect_close
 from coursekit.data import noisy_blobs, separable_blobs
 
 F64 = tolerances.for_dtype(np.dtype(np.float64))  # a dtype, not the scalar type
-#: For values far out in sigmoid's tails relative accuracy is the point, so no absolute slack.
-TAIL = tolerances.Tolerance(rtol=F64.rtol, atol=0.0)
-#: Central differences with eps = 1e-6 on a loss of order 1 are accurate to about 1e-10.
-GRADCHECK = tolerances.Tolerance(rtol=tolerances.GRADCHECK_RELATIVE_ERROR, atol=1e-8)
 
 # --- seeds and data -------------------------------------------------------------------------
 

@@ -1,12 +1,16 @@
 """``make bench``: per week, how long and how much memory grading the reference takes, and what the
 harness costs, measured in one run and written to ``BENCHMARKS.md``.
 
-- *grading*: the exact Gradescope path (``commands.grade``) on the reference, with one thread
-  (``OMP_NUM_THREADS=1``), wall time and peak memory of grader plus worker;
-- *in-process*: the same public and hidden tests run by plain pytest with the student's code in the
-  same process (no sandbox, no protocol);
-- *overhead*: grading minus in-process, in seconds and as a ratio. Budgets (DESIGN): grading at most
-  60 s, memory at most 1.5 GB, overhead at most 1.5 s per submission.
+- *grading*: the one grading path (``run_autograder`` on the week's Gradescope tree, see
+  ``commands.grade``) on the reference, with one thread (``OMP_NUM_THREADS=1``): wall time, and
+  peak memory as the grader's peak resident size plus the largest worker's (the sum of the two
+  peaks, an upper bound on what both held at once);
+- *in-process*: the same public and hidden tests run by pytest with the course plugin in its
+  in-process mode, the student's code imported into the same process (no sandbox, no protocol,
+  one interpreter);
+- *overhead*: grading minus in-process, in seconds and as a ratio: the supervisor's, grader's and
+  worker's interpreter start-ups, the protocol, and the sandbox. Budgets (DESIGN): grading at
+  most 60 s, memory at most 1.5 GB, overhead at most 1.5 s per submission.
 """
 
 from __future__ import annotations

@@ -21,11 +21,9 @@ def main(*, repo: Repo | None = None) -> int:
     summary = []
     for week in load_all_weeks(repo):
         print(f"== week {week.week}: {week.name} ({week.title})")
-        files = stencil.generate(repo.solution(week.name), week)
-        fresh = not stencil.diff(repo.stencil(week.name), files).changed
-        print(f"  stencil: {len(files)} files regenerated; committed copy "
-              f"{'matches' if fresh else 'is STALE (run make stencils)'}")
-        failures += not fresh
+        report = stencil.diff(repo.stencil(week.name), stencil.generate(repo.solution(week.name), week))
+        print(f"  stencil: {stencil.freshness(week.name, repo.stencil(week.name), report)}")
+        failures += report.changed
         try:
             archive = autograder.build(repo, week)
             print(f"  Gradescope zip: {archive}")

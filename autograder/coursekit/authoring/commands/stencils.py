@@ -6,18 +6,15 @@ from what generation produces (``make test`` runs this check).
 
 from __future__ import annotations
 
-from ...config import load_all_weeks
+from ...config import load_all_weeks, load_week
 from ...paths import Repo
 from .. import stencil
 
 
 def main(*, weeks: list[str] | None = None, check: bool = False, repo: Repo | None = None) -> int:
     repo = repo or Repo.here()
-    configs = [c for c in load_all_weeks(repo) if weeks is None or c.name in weeks]
-    unknown = set(weeks or []) - {c.name for c in configs}
-    if unknown:
-        print(f"error: unknown week(s) {sorted(unknown)}; the weeks are {repo.week_names()}")
-        return 2
+    # Only the weeks asked for are read: a half-written other week cannot stop this one.
+    configs = [load_week(repo, w) for w in weeks] if weeks else load_all_weeks(repo)
     stale = []
     for week in configs:
         solution = repo.solution(week.name)
@@ -28,12 +25,13 @@ def main(*, weeks: list[str] | None = None, check: bool = False, repo: Repo | No
         target = repo.stencil(week.name)
         if check:
             report = stencil.diff(target, files)
+            print(stencil.freshness(week.name, target, report))
             if report.changed:
                 stale.append(week.name)
                 for rel in report.written:
-                    print(f"stale: {target / rel} differs from what generation produces")
+                    print(f"  {target / rel} differs from what generation produces")
                 for rel in report.removed:
-                    print(f"stale: {target / rel} has no source in {solution}")
+                    print(f"  {target / rel} has no source in {solution}")
             continue
         report = stencil.write(target, files)
         for rel in report.written:
@@ -41,7 +39,7 @@ def main(*, weeks: list[str] | None = None, check: bool = False, repo: Repo | No
         for rel in report.removed:
             print(f"removed {target / rel} (no longer in {solution})")
         if not report.changed:
-            print(f"{week.name}: {target} is up to date ({len(report.unchanged)} files)")
+            print(stencil.freshness(week.name, target, report))
     if stale:
         print(f"stencils are stale for {', '.join(stale)}: run `make stencils` and commit the result")
         return 1

@@ -209,12 +209,22 @@ def write_repository(files: dict[str, bytes], week: WeekConfig, target: Path) ->
     return target
 
 
-def build(repo: Repo, week: WeekConfig, target: Path | None = None) -> Path:
+def prepare(repo: Repo, week: WeekConfig, target: Path | None = None) -> tuple[dict[str, bytes], Path]:
+    """The starter's files and where they go, after every check that can refuse (a leak, an edited
+    earlier build in the way); writes nothing."""
     target = target or repo.dist / "student" / week.name
     files = contents(repo, week)
     problems = validate(files, repo, week)
     if problems:
         raise StarterError("refusing to write the starter: " + "; ".join(problems))
+    if target.exists() and not _replaceable(target):
+        raise StarterError(f"{target} exists and is not an unchanged earlier build (it has other commits "
+                           "or changes); move it away or delete it, then run the command again")
+    return files, target
+
+
+def build(repo: Repo, week: WeekConfig, target: Path | None = None) -> Path:
+    files, target = prepare(repo, week, target)
     target.parent.mkdir(parents=True, exist_ok=True)
     return write_repository(files, week, target)
 
