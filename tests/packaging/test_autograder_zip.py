@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 import sys
 import tomllib
 import zipfile
@@ -47,7 +48,7 @@ def test_the_archive_holds_no_solution_and_no_known_bad():
     names = contents(REPO, CONFIG)
     assert not any(n.startswith(("solutions", "known_bad")) or "/known_bad/" in n for n in names)
     assert not any(n.endswith((".pyc",)) or "__pycache__" in n for n in names)
-    assert not any("engine/coursekit/commands" in n or n.endswith("stencil.py") for n in names)
+    assert not any("coursekit/authoring" in n for n in names)
 
 
 def test_requirements_are_the_pyproject_pins():
@@ -94,10 +95,12 @@ def archive(tmp_path_factory) -> Path:
 
 
 def run_autograder(archive: Path, base: Path, submission: dict[str, str | bytes], venv: str = sys.prefix,
-                   deadline: int = 300) -> dict:
+                   deadline: int = 300, edit=None) -> dict:
     root = base / "autograder"
     with zipfile.ZipFile(archive) as z:
         z.extractall(root / "source")
+    if edit is not None:
+        edit(root / "source")
     (root / "submission").mkdir()
     for name, data in submission.items():
         path = root / "submission" / name
@@ -147,17 +150,29 @@ def _fake_venv(tmp_path: Path, body: str) -> str:
     return str(venv)
 
 
-def test_a_crashing_grader_leaves_the_fallback_with_a_message(archive, tmp_path):
+def test_python_that_cannot_start_leaves_the_prebuilt_fallback(archive, tmp_path):
     results = run_autograder(archive, tmp_path, {"perceptron.py": "x = 1\n"},
                              venv=_fake_venv(tmp_path, "echo 'Segmentation fault' >&2; exit 139"))
     assert results["score"] == 0 and results["tests"] == []
+    assert "did not finish" in results["output"]
+
+
+def test_a_crashing_grader_leaves_the_fallback_with_a_message(archive, tmp_path):
+    def break_the_config(source: Path) -> None:
+        (source / "week.toml").write_text("this is not toml = = =\n")
+
+    results = run_autograder(archive, tmp_path, {"perceptron.py": "x = 1\n"}, edit=break_the_config)
+    assert results["score"] == 0 and results["tests"] == []
     assert "could not produce valid results" in results["output"]
+    assert results["extra_data"]["grading_run"]["grader"].startswith("crashed")
 
 
 def test_an_overrunning_grader_is_stopped_and_the_fallback_stands(archive, tmp_path):
-    results = run_autograder(archive, tmp_path, {"perceptron.py": "x = 1\n"},
-                             venv=_fake_venv(tmp_path, "sleep 600"), deadline=2)
+    reference = (REPO.solution(WEEK) / "perceptron.py").read_text()
+    started = time.monotonic()
+    results = run_autograder(archive, tmp_path, {"perceptron.py": reference}, deadline=2)
     assert results["score"] == 0 and "longer than the 2-second limit" in results["output"]
+    assert time.monotonic() - started < 30
 
 
 def test_forced_cpu_grading_records_the_device(archive, tmp_path, monkeypatch):

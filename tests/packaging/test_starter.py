@@ -120,13 +120,13 @@ PLANTS = {
         if len(line.strip()) > 40 and "=" in line and not line.strip().startswith(("#", '"', "def", "Args"))
         and line.strip() not in (REPO.stencil(WEEK) / "perceptron.py").read_text()) + "\n"),
     "marker": ("perceptron_extra.py", lambda: "### BEGIN SOLUTION\n"),
-    "hidden test": ("tests/test_more.py", lambda: (REPO.hidden_tests(WEEK) / "test_hidden_xor.py").read_text()),
+    "hidden test": ("tests/test_more.py", lambda: (REPO.hidden_tests(WEEK) / "test_hidden_perceptron_xor.py").read_text()),
     "golden": ("tests/cases.py", lambda: (REPO.hidden_tests(WEEK) / "perceptron_cases.py").read_text()),
     "solution file": ("reference.py", lambda: (REPO.solution(WEEK) / "perceptron.py").read_text()),
     "compiled file": ("perceptron.cpython-311.pyc", lambda: "\0\0"),
     "cache": ("tests/__pycache__/x.txt", lambda: "cache"),
     "OS litter": (".DS_Store", lambda: "\0"),
-    "known-bad": ("known_bad/predict_sign/expected.toml", lambda: "total = 1\n"),
+    "known-bad": ("known_bad/predict_sign/expected.toml", lambda: "lost = 1\n"),
 }
 
 

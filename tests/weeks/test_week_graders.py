@@ -106,8 +106,21 @@ def test_make_grade_command_prints_a_table_and_exits_zero_on_a_zero_score(tmp_pa
 
 @pytest.mark.parametrize("week", WEEKS)
 def test_every_week_releases_without_a_leak(week, tmp_path):
-    """The Gradescope zip and the starter of every week build: the leak scans find nothing."""
+    """The Gradescope zip and the starter of every week build: the leak scans find nothing, and
+    nothing of the TA-only ``coursekit/authoring/`` is in either (what ships is decided by folders:
+    every other module of the package ships)."""
+    from pathlib import Path
+
+    import coursekit
     from coursekit.authoring.commands import autograder, student
     config = load_week(REPO, week)
-    autograder.build(REPO, config, tmp_path / f"{week}.zip")
-    assert student.validate(student.contents(REPO, config), REPO, config) == []
+    archive = autograder.build(REPO, config, tmp_path / f"{week}.zip")
+    starter = student.contents(REPO, config)
+    assert student.validate(starter, REPO, config) == []
+    package = Path(coursekit.__file__).parent
+    modules = {p.relative_to(package).as_posix() for p in package.rglob("*.py") if "__pycache__" not in p.parts}
+    public = {m for m in modules if not m.startswith("authoring/")}
+    with zipfile.ZipFile(archive) as z:
+        shipped = {n.removeprefix("engine/coursekit/") for n in z.namelist() if n.startswith("engine/coursekit/")}
+    assert shipped == public
+    assert {n.removeprefix("coursekit/") for n in starter if n.startswith("coursekit/")} == public

@@ -4,7 +4,7 @@
 the reference, and exactly what it must score::
 
     description = "np.sign gives sign(0) = 0, so points on the boundary get label 0"
-    total = 95.0
+    lost = 5.0          # points the mistake costs in all (a check on the scores below)
 
     [[change]]
     file = "perceptron.py"
@@ -51,7 +51,7 @@ class KnownBad:
     description: str
     changes: tuple[tuple[str, str, str], ...]  # (file, old, new)
     scores: dict[str, float] = field(default_factory=dict)
-    total: float | None = None
+    lost: float | None = None
 
     def expected_score(self, test_id: str, max_score: float) -> float:
         """What test ``test_id`` must score: the listed score, or full marks."""
@@ -84,9 +84,12 @@ def load(spec_path: Path) -> KnownBad:
             raise KnownBadError(f"{spec_path}: change[{i}] lacks {e.args[0]!r}") from None
     if not changes:
         raise KnownBadError(f"{spec_path}: no [[change]]: a known-bad submission must differ from the reference")
+    if "total" in data:
+        raise KnownBadError(f"{spec_path}: `total` is replaced by `lost` (the points the mistake costs "
+                            "in all), which stays right when tests are added")
     return KnownBad(spec_path.parent.name, spec_path, data.get("description", ""), tuple(changes),
                     {str(k): float(v) for k, v in data.get("scores", {}).items()},
-                    float(data["total"]) if "total" in data else None)
+                    float(data["lost"]) if "lost" in data else None)
 
 
 def discover(folder: Path) -> list[KnownBad]:

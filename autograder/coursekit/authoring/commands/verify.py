@@ -67,8 +67,9 @@ def check_known_bad(bad: KnownBad, results: dict) -> list[str]:
         want = bad.expected_score(test_id, t["max_score"])
         if abs(t["score"] - want) > 1e-6:
             problems.append(f"{test_id} ({t.get('number')} {t['name']}) scored {t['score']:g}, expected {want:g}")
-    if bad.total is not None and abs(bad.total - results["score"]) > 1e-6:
-        problems.append(f"total {results['score']:g}, expected {bad.total:g}")
+    lost = sum(t["max_score"] for t in results["tests"]) - results["score"]
+    if bad.lost is not None and abs(bad.lost - lost) > 1e-6:
+        problems.append(f"lost {lost:g} points in all, expected {bad.lost:g}")
     return problems + _grader_errors(results)
 
 
