@@ -101,6 +101,7 @@ def test_make_grade_command_prints_a_table_and_exits_zero_on_a_zero_score(tmp_pa
                            "--results", str(out)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "TOTAL" in done.stdout and f"results: {out}" in done.stdout
+    assert "run_autograder: exit status 0" in done.stdout  # the one grading path, as Gradescope runs it
     assert json.loads(out.read_text())["score"] == 0
 
 

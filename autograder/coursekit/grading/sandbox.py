@@ -264,15 +264,9 @@ class WorkerChannel:
         me = os.getpid()
         table = [p for p in users.processes() if p[0] != me and p[4] != "Z"]
         worker = self.proc.pid if self.proc is not None else None
-        found = {pid for pid, _, ppid, sid, _ in table
-                 if pid == worker or (worker is not None and sid == worker)
-                 or (ppid == me and pid not in self._known_children)}
-        grew = True
-        while grew:
-            more = {pid for pid, _, ppid, _, _ in table if ppid in found and pid not in found}
-            found |= more
-            grew = bool(more)
-        return sorted(found)
+        return users.with_descendants({pid for pid, _, ppid, sid, _ in table
+                                       if pid == worker or (worker is not None and sid == worker)
+                                       or (ppid == me and pid not in self._known_children)}, table)
 
     def close(self) -> None:
         """End the worker for good, remove the scratch folders, and free the worker user."""

@@ -198,13 +198,19 @@ def _real_uid(pid: int) -> int | None:
     return None
 
 
-def descendants_of(pid: int) -> list[int]:
-    """Live descendants of ``pid`` (orphans re-parented to a subreaper ``pid`` included)."""
-    table = [p for p in processes() if p[4] != "Z"]
-    found = {p for p, _, ppid, _, _ in table if ppid == pid}
+def with_descendants(seeds: set[int], table: list | None = None) -> list[int]:
+    """``seeds`` and every live descendant of theirs (from ``table``, a :func:`processes` list)."""
+    table = [p for p in (table if table is not None else processes()) if p[4] != "Z"]
+    found = set(seeds)
     grew = True
     while grew:
         more = {p for p, _, ppid, _, _ in table if ppid in found and p not in found}
         found |= more
         grew = bool(more)
     return sorted(found)
+
+
+def descendants_of(pid: int) -> list[int]:
+    """Live descendants of ``pid`` (orphans re-parented to a subreaper ``pid`` included)."""
+    table = [p for p in processes() if p[4] != "Z"]
+    return with_descendants({p for p, _, ppid, _, _ in table if ppid == pid}, table)
