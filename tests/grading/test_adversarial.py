@@ -362,3 +362,36 @@ def test_forbidden_api_fails_only_the_task_that_uses_it(tmp_path):
     results = run(tmp_path, source, 3.0)
     vector = [t for t in results["tests"] if "vector" in t["name"]][0]
     assert "torch" in vector["output"] and "forbid" in vector["output"]
+
+
+# --- student-controlled text in hidden feedback ------------------------------------------------
+
+def test_names_built_from_hidden_inputs_never_reach_hidden_feedback(tmp_path):
+    """The exception's type name, its message, the function's code name and the file name the
+    code claims are all built from the hidden inputs; a hidden test shows none of them."""
+    source = dedent("""
+    import os
+    def add(a, b):
+        if a == 2 and b == 3:
+            return 5
+        here = os.path.dirname(os.path.abspath(__file__))
+        Leak = type(f"Leak_{a}_{b}", (Exception,), {})
+        scope = {"Leak": Leak}
+        code = f"def inputs_{a}_{b}():\\n    raise Leak('a={a} b={b}')\\n"
+        exec(compile(code, os.path.join(here, f"x{a}_{b}.py"), "exec"), scope)
+        scope[f"inputs_{a}_{b}"]()
+    """) + GOOD_VECTOR
+    results = run(tmp_path, source, 2.0)
+    hidden = [t for t in results["tests"] if not t["extra_data"]["public"] and t["score"] == 0]
+    assert hidden and all("raised an exception" in t["output"] for t in hidden)
+
+
+def test_control_characters_in_a_visible_message_are_removed(tmp_path):
+    source = dedent("""
+    def add(a, b):
+        raise ValueError("\\x1b[2J\\rall tests passed\\x07")
+    """) + GOOD_VECTOR
+    results = run(tmp_path, source, 1.0)
+    public = [t for t in results["tests"] if t["extra_data"]["public"] and "add" in t["name"]][0]
+    assert "all tests passed" in public["output"]
+    assert not any(c in public["output"] for c in "\x1b\r\x07")

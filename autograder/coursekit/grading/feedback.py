@@ -7,6 +7,8 @@ never an expected value, a hidden input, or anything the worker printed or put i
 
 from __future__ import annotations
 
+import builtins
+import re
 from typing import Any
 
 
@@ -47,22 +49,49 @@ def describe_failure(excinfo: Any, public: bool, week: Any = None) -> tuple[str,
             f"your course staff will look into it ({type(exc).__name__})."), True
 
 
+#: Exception types whose name a hidden test may show: Python's own (a student's class may carry
+#: any name, hidden inputs included).
+BUILTIN_EXCEPTIONS = frozenset(name for name, obj in vars(builtins).items()
+                               if isinstance(obj, type) and issubclass(obj, BaseException))
+MAX_MESSAGE_CHARS = 1500
+_CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """Student text fit for a visible test: control characters and ANSI escapes removed (a carriage
+    return could overwrite the grader's words), unpaired surrogates replaced, and bounded."""
+    text = _CONTROL.sub("", str(text)).encode("utf-8", "replace").decode("utf-8")
+    return text if len(text) <= limit else text[:limit] + " […]"
+
+
+def _where(exc: Any, week: Any, public: bool) -> str:
+    """``perceptron.py line 42`` (hidden tests) or with the function (public): only for a frame in
+    one of the week's declared files; a hidden test never shows a name the student chose."""
+    files = set(getattr(week, "student_files", ()) or ())
+    for file, line, func, _ in reversed(exc.frames):
+        if file in files and type(line) is int:
+            return f"{file} line {line}" + (f", in {clean(func, 100)}" if public else "")
+    return ""
+
+
 def _student_error(exc: Any, public: bool, week: Any) -> str:
-    where = exc.location()
+    where = _where(exc, week, public)
+    at = f" at {where}" if where else ""
+    kind = exc.type if exc.type in BUILTIN_EXCEPTIONS else "an exception"
     if exc.type == "NotImplementedError":
-        stub = f" ({exc.message})" if public and exc.message else ""
+        stub = f" ({clean(exc.message, 300)})" if public and exc.message else ""
         return f"Not implemented yet: {where or 'your code'} raised NotImplementedError{stub}."
     if exc.type == "ForbiddenAPIError":
         apis = sorted({f.api for f in getattr(week, "forbidden", ())})
         text = f"Your code used an API this week forbids ({', '.join(apis) or 'see the handout'})"
-        return f"{text}: {exc.message}" if public else f"{text}, at {where}."
+        return f"{text}: {clean(exc.message, 300)}" if public else f"{text}{at}."
     if not public:
-        return f"Your code raised {exc.type}" + (f" at {where}." if where else ".")
-    lines = [f"Your code raised {exc.type}: {exc.message}".strip()]
+        return f"Your code raised {kind}{at}."
+    lines = [f"Your code raised {clean(exc.type, 100)}: {clean(exc.message)}".strip()]
     if exc.frames:
         lines.append("Traceback (your files only):")
         for file, line, func, source in exc.frames:
-            lines.append(f"  {file}, line {line}, in {func}")
+            lines.append(f"  {clean(file, 100)}, line {line}, in {clean(func, 100)}")
             if source:
-                lines.append(f"    {source}")
+                lines.append(f"    {clean(source, 200)}")
     return "\n".join(lines)
