@@ -223,7 +223,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             pytest.skip("needs a CUDA GPU, and this run grades on the CPU")
     timeout = float(_marker_arg(item, "timeout", 0) or (
         state.week.budget.test_timeout_seconds if state.week else DEFAULT_TEST_TIMEOUT))
-    Deadline.test_deadline = time.monotonic() + timeout
+    Deadline.test_remaining = timeout
     record = state.records.get(item.nodeid)
     if record is not None and record.task is not None and state.week is not None and \
             "submission" in getattr(item, "fixturenames", ()):
@@ -235,7 +235,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 def pytest_runtest_teardown(item: pytest.Item) -> None:
     from .grading.client import Deadline
-    Deadline.test_deadline = None
+    Deadline.test_remaining = None
 
 
 @pytest.hookimpl(wrapper=True)

@@ -48,9 +48,10 @@ class WorkerFailure(Exception):
 
 
 class Deadline:
-    """The current test's deadline, set by the plugin; calls get the smaller of it and their own."""
+    """The current test's time left, in seconds charged to the student (see ``grading.clock``), set
+    by the plugin; each call gets the smaller of it and its own limit, and uses it up."""
 
-    test_deadline: float | None = None
+    test_remaining: float | None = None
 
 
 class Connection:
@@ -71,9 +72,15 @@ class Connection:
                 message[key] = value
         self.next_id += 1
         limit = timeout if timeout is not None else self.call_timeout
-        if Deadline.test_deadline is not None:
-            limit = min(limit, max(Deadline.test_deadline - time.monotonic(), 0.01))
-        header, bufs = self.channel.request(message, buffers, limit)
+        if Deadline.test_remaining is not None:
+            limit = min(limit, max(Deadline.test_remaining, 0.01))
+        started = time.monotonic()
+        try:
+            header, bufs = self.channel.request(message, buffers, limit)
+        finally:
+            if Deadline.test_remaining is not None:
+                used = getattr(self.channel, "last_charged", None)
+                Deadline.test_remaining -= used if used is not None else time.monotonic() - started
         if header.get("id") != message["id"]:
             raise self._broken("the worker answered a different request")
         if header.get("ok") is True:

@@ -33,6 +33,9 @@ def describe_failure(excinfo: Any, public: bool, week: Any = None) -> tuple[str,
         if exc.kind == "startup":  # before any student code ran: the grading machine's fault
             return ("The grader could not start the sandbox for your code; this is not your fault, "
                     "and your course staff will look into it."), True
+        if exc.kind == "overload":  # the machine, not the student's code, ran out of time
+            return ("The grading machine was too busy to finish this test; this is not your fault, "
+                    "and your course staff will regrade it."), True
         return f"Your code could not finish: {exc.detail}.", False
     if isinstance(exc, Failed):
         return str(exc.msg if hasattr(exc, "msg") else exc)[:2000], False

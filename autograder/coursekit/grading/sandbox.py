@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -26,9 +27,15 @@ from pathlib import Path
 from .. import protocol
 from . import users
 from .client import WorkerFailure
+from .clock import ChargedClock, Overloaded
 from .users import SandboxError, is_root
 
 STARTUP_SECONDS = 60.0
+#: On a busy machine a call may take this many times its limit in wall time before the grader
+#: gives up and says the machine was too busy (a grader error, never the student's).
+OVERLOAD_FACTOR = 5.0
+#: Time to finish reading a reply the worker has begun to write.
+REPLY_SECONDS = 30.0
 
 _BOOT = ("import sys; sys.path.insert(0, {rt!r}); "
          "from coursekit.worker.main import main; sys.exit(main())")
@@ -202,20 +209,46 @@ class WorkerChannel:
             self._fail(f"found dead before a request ({self._stop()})")  # died after its last reply
         if self.proc is None:
             self.start()
-        deadline = time.monotonic() + (timeout if timeout is not None else 3600)
+        limit = timeout if timeout is not None else 3600.0
+        clock = ChargedClock(self.proc.pid)
+        self.last_charged = 0.0
         try:
-            protocol.write_frame(self.req_w, protocol.pack_frame(message, buffers), deadline)
-            return self.reader.read(deadline)
+            protocol.write_frame(self.req_w, protocol.pack_frame(message, buffers), time.monotonic() + limit)
+            self._await_reply(clock, limit)
+            # The reply has begun: the worker is writing it, so finishing it takes no student time.
+            reply = self.reader.read(time.monotonic() + max(limit, REPLY_SECONDS))
+            self.last_charged = clock.charged()
+            return reply
         except protocol.Timeout:
+            self.last_charged = clock.charged()
             self._fail(f"timed out after {timeout:.0f} s")
             raise WorkerFailure("timeout", f"the call did not finish within {timeout:.0f} seconds "
                                            "(an infinite loop, or far too slow)") from None
+        except Overloaded as e:
+            self._fail(str(e))
+            raise WorkerFailure("overload", str(e)) from None
         except protocol.PeerClosed:
             code = self._fail("exited")
             raise WorkerFailure("crash", f"the student's code ended the worker process ({code})") from None
         except protocol.ProtocolError as e:
             self._fail(f"protocol error: {e}")
             raise WorkerFailure("protocol", "the worker process sent a malformed reply") from None
+
+    def _await_reply(self, clock: ChargedClock, limit: float) -> None:
+        """Wait until the reply starts, charging the student only for time the worker was not kept
+        waiting for a CPU: other work on a busy machine does not use up the student's limit."""
+        hard = time.monotonic() + limit * OVERLOAD_FACTOR + 30.0
+        while True:
+            left = limit - clock.charged()
+            if left <= 0:
+                raise protocol.Timeout("no reply within the limit")
+            now = time.monotonic()
+            if now >= hard:
+                raise Overloaded(f"the grading machine was too busy: the call had only "
+                                 f"{clock.charged():.0f} s of its {limit:.0f} s in {now - clock.start:.0f} s")
+            ready, _, _ = select.select([self.rep_r], [], [], min(left, hard - now, 1.0))
+            if ready:
+                return
 
     def _fail(self, what: str) -> str:
         code = self._stop()
