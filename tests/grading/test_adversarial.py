@@ -395,3 +395,49 @@ def test_control_characters_in_a_visible_message_are_removed(tmp_path):
     public = [t for t in results["tests"] if t["extra_data"]["public"] and "add" in t["name"]][0]
     assert "all tests passed" in public["output"]
     assert not any(c in public["output"] for c in "\x1b\r\x07")
+
+
+# --- nothing survives a run ---------------------------------------------------------------------
+
+@as_root
+def test_files_ipc_and_setuid_helpers_do_not_outlive_the_run(tmp_path):
+    """A run's worker leaves files in every shared folder, a System V shared-memory segment and a
+    setuid helper blocked on a pipe it holds; after the run none of them is left for the next."""
+    import pwd
+    import subprocess as sp
+
+    from coursekit.grading import users
+
+    source = dedent("""
+    import ctypes, os, shutil, subprocess
+    def add(a, b):
+        me = os.path.abspath(__file__)
+        for folder in ("/tmp", "/var/tmp", "/dev/shm"):
+            try:
+                shutil.copy(me, os.path.join(folder, f"left-by-a-run-{os.getpid()}.py"))
+                os.makedirs(os.path.join(folder, f"left-dir-{os.getpid()}", "deep"), exist_ok=True)
+            except OSError:
+                pass
+        try:
+            libc = ctypes.CDLL(None)
+            libc.shmget(0x5eed + os.getpid(), 4096, 0o1666)  # IPC_CREAT | 0666
+        except OSError:
+            pass
+        r, w = os.pipe()
+        for cmd in (["su", "root", "-c", "sleep 600"], ["passwd"]):
+            try:
+                subprocess.Popen(cmd, stdin=r, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                 start_new_session=True)
+            except OSError:
+                pass
+        return a + b
+    """) + GOOD_VECTOR
+    results = run(tmp_path, source, FULL_MARKS)
+    user = results["extra_data"]["grading_run"]["worker_user"]
+    uid = pwd.getpwnam(user).pw_uid
+    assert users.processes_of(uid) == []
+    left = [os.path.join(r, n) for r in users.SHARED_FOLDERS for n in os.listdir(r)
+            if os.lstat(os.path.join(r, n)).st_uid == uid]
+    assert left == []
+    ipcs = sp.run(["ipcs", "-m", "-c"], capture_output=True, text=True).stdout
+    assert user not in ipcs

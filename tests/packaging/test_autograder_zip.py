@@ -204,3 +204,15 @@ def test_dockerfile_passes_hadolint_and_keeps_gradescopes_entrypoint():
     hadolint = Path(sys.prefix) / "bin" / "hadolint"
     done = subprocess.run([str(hadolint), str(dockerfile)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout
+
+
+def test_release_refuses_a_leak_before_any_slow_step(tmp_path, capsys):
+    from coursekit.authoring.commands.release import main as release
+
+    repo = _copy_repo(tmp_path)
+    (repo.hidden_tests(WEEK) / "test_hidden_perceptron_planted.py").write_text(
+        f"def helper():\n{_solution_line()}\n")
+    assert release(week=WEEK, repo=repo) == 1
+    out = capsys.readouterr().out
+    assert "make release HW=perceptron: REFUSED" in out and "2/4 verify" not in out
+    assert not (repo.dist / "gradescope").exists() and not (repo.dist / "student").exists()

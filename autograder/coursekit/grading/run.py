@@ -107,12 +107,16 @@ def grade(root: Path, deadline: float = DEFAULT_DEADLINE, log=print) -> dict:
         how = run_grader(layout, deadline, held.name if held else None)
     finally:
         # Whatever the run left (the grader was killed, a student's daemon): only this run's.
+        swept = {}
         if held is not None:
-            users.end_processes(lambda: users.processes_of(held.uid))
+            swept["processes"] = users.end_processes(lambda: users.processes_of(held.uid))
+            swept["files"] = users.remove_files_of(held.uid)
+            swept["ipc"] = users.remove_ipc_of(held.uid)
         users.end_processes(lambda: users.descendants_of(os.getpid()))
     data = final_results(layout, how, deadline)
     data.setdefault("extra_data", {})["grading_run"] = {
-        "worker_user": held.name if held else None, "grader": how,
+        "worker_user": held.name if held else None, "grader": how, "swept": swept,
+        "isolation": "worker user" if held else "process session (not root: no user separation)",
         "seconds": round(time.monotonic() - started, 3)}
     results_mod.write_atomic(data, layout.results)
     if held is not None:

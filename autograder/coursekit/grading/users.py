@@ -214,3 +214,67 @@ def descendants_of(pid: int) -> list[int]:
     """Live descendants of ``pid`` (orphans re-parented to a subreaper ``pid`` included)."""
     table = [p for p in processes() if p[4] != "Z"]
     return with_descendants({p for p, _, ppid, _, _ in table if ppid == pid}, table)
+
+
+# --- files and IPC objects --------------------------------------------------------------------
+
+#: World-writable places a worker can leave files in for a later run to find.
+SHARED_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm")
+
+
+def remove_files_of(uid: int, roots: tuple[str, ...] = SHARED_FOLDERS) -> int:
+    """Delete every file and folder under ``roots`` that ``uid`` owns (never following a link);
+    return how many. Run after the user's processes are gone, so nothing can race it.
+
+    The user can only have created entries in folders it may write to: its own, or world-writable
+    ones (it has no supplementary groups). So only those are searched, which keeps the sweep fast
+    beside large trees of other users (a virtual environment in /tmp)."""
+    import shutil
+    import stat
+
+    removed = 0
+    pending = [root for root in roots if os.path.isdir(root)]
+    while pending:
+        folder = pending.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if info.st_uid == uid:
+                if stat.S_ISDIR(info.st_mode):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    try:
+                        os.unlink(entry.path)
+                    except OSError:
+                        continue
+                removed += 1
+            elif stat.S_ISDIR(info.st_mode) and info.st_mode & 0o002:
+                pending.append(entry.path)
+    return removed
+
+
+def remove_ipc_of(uid: int) -> int:
+    """Remove the System V shared-memory segments, message queues and semaphore sets ``uid`` owns
+    or created (``/proc/sysvipc``, ``ipcrm``); return how many."""
+    removed = 0
+    for kind, flag in (("shm", "-m"), ("msg", "-q"), ("sem", "-s")):
+        try:
+            with open(f"/proc/sysvipc/{kind}", encoding="ascii", errors="replace") as f:
+                header, *rows = f.read().splitlines()
+        except OSError:
+            continue
+        columns = header.split()
+        for row in rows:
+            fields = dict(zip(columns, row.split()))
+            owners = {fields.get("uid"), fields.get("cuid")}
+            ident = fields.get("shmid") or fields.get("msqid") or fields.get("semid")
+            if str(uid) in owners and ident is not None:
+                done = subprocess.run(["ipcrm", flag, ident], capture_output=True)
+                removed += done.returncode == 0
+    return removed

@@ -20,6 +20,8 @@ import signal
 import sys
 from pathlib import Path
 
+PR_SET_NO_NEW_PRIVS = 38
+
 #: resource name → rlimit constant; values come from the grader.
 LIMITS = {
     "cpu_seconds": resource.RLIMIT_CPU,
@@ -46,6 +48,15 @@ def apply_limits(limits: dict[str, int]) -> None:
             f.write("1000")
     except OSError:
         pass
+    # No new privileges, irrevocably: a setuid program the student starts (su, passwd) runs with
+    # the worker's rights, not root's, so it can neither escalate nor outlive the user's clean-up.
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    # Files the student's code creates are private to this worker unless it says otherwise.
+    os.umask(0o077)
 
 
 def serve(settings: dict) -> int:
