@@ -441,3 +441,66 @@ def test_files_ipc_and_setuid_helpers_do_not_outlive_the_run(tmp_path):
     assert left == []
     ipcs = sp.run(["ipcs", "-m", "-c"], capture_output=True, text=True).stdout
     assert user not in ipcs
+
+
+# --- local grading never exposes the checkout --------------------------------------------------
+
+READ_THE_CHECKOUT = """
+import os
+import numpy as np
+def predict(w, b, X):
+    found = []
+    for path in {paths!r}:
+        try:
+            with open(path, "rb") as f:
+                found.append(f.read(4000).decode("utf-8", "replace"))
+        except OSError as e:
+            found.append(type(e).__name__)
+    raise ValueError(" || ".join(found))
+"""
+
+
+@as_root
+def test_local_grading_hides_the_checkout_from_student_code(tmp_path):
+    """Under `make grade`, student code looks for the reference, the hidden graders, a built zip
+    and earlier results in the checkout, and prints what it found in a visible test's output."""
+    from coursekit.authoring.commands.grade import grade
+    from coursekit.config import load_week
+    from coursekit.grading.isolation import namespaces_available
+    from coursekit.paths import Repo
+
+    if not namespaces_available():
+        pytest.skip("bubblewrap cannot make namespaces here; the refusal is tested instead")
+    repo = Repo.here()
+    week = load_week(repo, "perceptron")
+    (repo.dist / "results").mkdir(parents=True, exist_ok=True)
+    planted = repo.dist / "results" / "earlier-run.json"
+    planted.write_text('{"secret": "EARLIER-RESULTS-TOKEN"}')
+    paths = [str(repo.solution("perceptron") / "perceptron.py"),
+             str(repo.hidden_tests("perceptron") / "test_hidden_perceptron_xor.py"), str(planted),
+             str(repo.root / ".git" / "HEAD")]
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "perceptron.py").write_text(READ_THE_CHECKOUT.format(paths=paths))
+    try:
+        results = grade(repo, week, tmp_path / "sub", tmp_path / "r.json", quiet=True)
+    finally:
+        planted.unlink()
+    text = student_visible_text(results)
+    assert "FileNotFoundError" in text  # the code ran, and found nothing
+    for secret in ("BEGIN SOLUTION", "def test_", "EARLIER-RESULTS-TOKEN", "ref: refs/heads"):
+        assert secret not in text
+    assert results["extra_data"]["isolation"].startswith("namespaces")
+
+
+@as_root
+def test_local_grading_as_root_refuses_when_the_checkout_cannot_be_hidden(tmp_path, monkeypatch):
+    from coursekit.authoring.commands.grade import GradingRefused, exposed_secrets, grade
+    from coursekit.config import load_week
+    from coursekit.paths import Repo
+
+    repo = Repo.here()
+    if not exposed_secrets(repo):
+        pytest.skip("this checkout is already private to root")
+    monkeypatch.setenv("COURSEKIT_NAMESPACES", "0")
+    with pytest.raises(GradingRefused, match="apt-get install bubblewrap"):
+        grade(repo, load_week(repo, "perceptron"), repo.solution("perceptron"), tmp_path / "r.json")

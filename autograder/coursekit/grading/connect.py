@@ -16,10 +16,12 @@ import pytest
 #: Set by the grader entry: a grading run. The in-process channel is refused under it.
 GRADING_ENV = "COURSEKIT_GRADING"
 SECRET_PATHS_ENV = "COURSEKIT_SECRET_PATHS"
+#: Folders to hide from the worker where namespaces allow (local grading: the course checkout).
+HIDE_PATHS_ENV = "COURSEKIT_HIDE_PATHS"
 
 
-def secret_paths() -> list[Path]:
-    raw = os.environ.get(SECRET_PATHS_ENV, "")
+def env_paths(name: str) -> list[Path]:
+    raw = os.environ.get(name, "")
     return [Path(p) for p in raw.split(os.pathsep) if p]
 
 
@@ -48,7 +50,8 @@ def connect(state: Any, week: Any):
         state.channel = WorkerChannel(SandboxSettings(
             student_files=files, forbidden=forbidden, memory_mb=week.budget.memory_mb,
             cpu_seconds=int(max(week.budget.grade_seconds * 4, 120)),
-            secret_paths=secret_paths(), worker_user=state.worker_user,
+            secret_paths=env_paths(SECRET_PATHS_ENV), hidden_paths=env_paths(HIDE_PATHS_ENV),
+            worker_user=state.worker_user,
             drivers=drivers.read_bytes() if drivers is not None else None))
     elif os.environ.get(GRADING_ENV):
         pytest.fail("a grading run must use the sandboxed worker (--grading-mode worker)", pytrace=False)

@@ -206,6 +206,7 @@ def _extra_data(state: Any) -> dict:
     # Peak resident memory in MB (Linux reports KiB): this process, and the largest reaped worker.
     data["peak_rss_mb"] = {"grader": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                            "worker": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+    data["isolation"] = getattr(state.channel, "isolation", "none: the student's code ran in this process")
     if state.channel is not None and getattr(state.channel, "failures", None):
         data["worker_failures"] = list(state.channel.failures)
     return data

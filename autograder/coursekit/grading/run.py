@@ -37,6 +37,7 @@ NOT_FINISHED = ("The autograder did not finish. Your course staff has been notif
 #: Variables a grading run never inherits (they would change what pytest loads or Python runs).
 SCRUBBED_ENV = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONHOME",
                 "PYTHONINSPECT", "PYTHONBREAKPOINT", "COURSEKIT_SECRET_PATHS", "COURSEKIT_GRADING")
+# (COURSEKIT_HIDE_PATHS passes through: a local tool names the checkout to hide from the worker.)
 
 
 def protect(layout: Layout) -> list[Path]:
@@ -116,7 +117,6 @@ def grade(root: Path, deadline: float = DEFAULT_DEADLINE, log=print) -> dict:
     data = final_results(layout, how, deadline)
     data.setdefault("extra_data", {})["grading_run"] = {
         "worker_user": held.name if held else None, "grader": how, "swept": swept,
-        "isolation": "worker user" if held else "process session (not root: no user separation)",
         "seconds": round(time.monotonic() - started, 3)}
     results_mod.write_atomic(data, layout.results)
     if held is not None:

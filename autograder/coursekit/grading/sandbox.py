@@ -28,6 +28,7 @@ from .. import protocol
 from . import users
 from .client import WorkerFailure
 from .clock import ChargedClock, Overloaded
+from . import isolation
 from .users import SandboxError, is_root
 
 STARTUP_SECONDS = 60.0
@@ -70,6 +71,7 @@ class SandboxSettings:
     threads: int = 1
     python: str = sys.executable
     secret_paths: list[Path] = field(default_factory=list)  # must be unreadable to the worker
+    hidden_paths: list[Path] = field(default_factory=list)  # hidden when namespaces allow (a checkout)
     drivers: bytes | None = None             # the week's drivers.py, if it has one
     worker_user: str | None = None           # a user the supervisor holds (root only); else taken here
 
@@ -89,6 +91,8 @@ class WorkerChannel:
             self._held = (users.held(settings.worker_user) if settings.worker_user
                           else users.acquire())
         self.user = self._held.account if self._held else None
+        self.isolation = isolation.choose(self.root_mode)
+        self.worker_pid: int | None = None
         self.base = Path(tempfile.mkdtemp(prefix="coursekit-sandbox-"))
         self.base.chmod(0o755)
         self.runtime = runtime_copy(self.base / "runtime", settings.drivers)
@@ -125,10 +129,15 @@ class WorkerChannel:
             limits["processes"] = 256
         return limits
 
-    def _popen_user(self) -> dict:
+    def _launch(self, command: list[str], writable: list[Path], readable: list[Path]) -> tuple[list[str], dict]:
+        """The command and Popen options that run ``command`` isolated as this run allows."""
+        if self.isolation == isolation.NAMESPACES:
+            hidden = [*self.settings.secret_paths, *self.settings.hidden_paths]
+            return isolation.wrap(command, uid=self.user.pw_uid, gid=self.user.pw_gid, writable=writable,
+                                  readable=readable, hidden=hidden), {}
         if not self.user:
-            return {}
-        return {"user": self.user.pw_uid, "group": self.user.pw_gid, "extra_groups": []}
+            return command, {}
+        return command, {"user": self.user.pw_uid, "group": self.user.pw_gid, "extra_groups": []}
 
     def preflight(self) -> None:
         """Check up front that the worker can start, import numpy, and cannot read grader files."""
@@ -139,15 +148,17 @@ class WorkerChannel:
             "out = {'numpy': True, 'readable': []}\n"
             "try:\n    import numpy\nexcept Exception as e:\n    out['numpy'] = repr(e)\n"
             "for p in sys.argv[1:]:\n"
-            "    try:\n        os.listdir(p) if os.path.isdir(p) else open(p, 'rb').close()\n"
+            "    try:\n        open(p, 'rb').close()\n"
             "        out['readable'].append(p)\n"
             "    except OSError:\n        pass\n"
             "print(json.dumps(out))\n")
+        paths = [p for folder in (*self.settings.secret_paths, *self.settings.hidden_paths)
+                 for p in isolation.probe_files(Path(folder))]
+        command, options = self._launch([self.settings.python, "-I", "-c", check, *map(str, paths)],
+                                        writable=[], readable=[self.base])
         try:
-            done = subprocess.run([self.settings.python, "-I", "-c", check,
-                                   *map(str, self.settings.secret_paths)],
-                                  capture_output=True, text=True, timeout=60, cwd="/",
-                                  env=self._env(self.base), **self._popen_user())
+            done = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd="/",
+                                  env=self._env(self.base), **options)
         except (OSError, subprocess.SubprocessError) as e:
             raise SandboxError(self._cannot_start(str(e))) from None
         if done.returncode != 0:
@@ -160,8 +171,9 @@ class WorkerChannel:
                                "system python3, outside any private home folder).")
         if result["readable"]:
             raise SandboxError(f"the worker user {self.user.pw_name!r} can read grader files: "
-                               f"{', '.join(result['readable'])}. Make them private "
-                               "(chmod 700 on the folder) before grading as root.")
+                               f"{', '.join(result['readable'])}. Make them private (chmod 700 on "
+                               "the folder) or install bubblewrap (apt-get install bubblewrap), "
+                               "which hides them, before grading as root.")
 
     def _cannot_start(self, detail: str) -> str:
         return (f"the worker user {self.user.pw_name!r} cannot start {self.settings.python}: {detail}. "
@@ -183,11 +195,13 @@ class WorkerChannel:
         try:
             # The worker's output goes nowhere: no student print can reach feedback, fill a disk,
             # or block on a full pipe.
-            self.proc = subprocess.Popen(
+            command, options = self._launch(
                 [self.settings.python, "-I", "-c", _BOOT.format(rt=str(self.runtime)), json.dumps(settings)],
-                pass_fds=(req_r, rep_w), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                writable=[student_dir], readable=[self.runtime])
+            self.proc = subprocess.Popen(
+                command, pass_fds=(req_r, rep_w), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL, cwd=student_dir, env=self._env(student_dir),
-                start_new_session=True, close_fds=True, **self._popen_user())
+                start_new_session=True, close_fds=True, **options)
         finally:
             os.close(req_r)
             os.close(rep_w)
@@ -202,6 +216,17 @@ class WorkerChannel:
         except protocol.ProtocolError as e:
             self._fail(f"did not start: {e}")
             raise WorkerFailure("startup", "the worker process could not start") from None
+        self.worker_pid = self._find_worker()
+
+    def _find_worker(self) -> int:
+        """The worker interpreter's own process (under bubblewrap, a descendant of ``proc``), whose
+        scheduler statistics the call limits are charged by."""
+        if self.isolation != isolation.NAMESPACES:
+            return self.proc.pid
+        table = list(users.processes())
+        ours = [pid for pid in users.with_descendants({self.proc.pid}, table)
+                if any(p == pid and uid == self.user.pw_uid for p, uid, _, _, _ in table)]
+        return min(ours) if ours else self.proc.pid
 
     # requests -------------------------------------------------------------------------------
     def request(self, message: dict, buffers: list[bytes], timeout: float | None) -> tuple[dict, list[bytes]]:
@@ -210,7 +235,7 @@ class WorkerChannel:
         if self.proc is None:
             self.start()
         limit = timeout if timeout is not None else 3600.0
-        clock = ChargedClock(self.proc.pid)
+        clock = ChargedClock(self.worker_pid or self.proc.pid)
         self.last_charged = 0.0
         try:
             protocol.write_frame(self.req_w, protocol.pack_frame(message, buffers), time.monotonic() + limit)

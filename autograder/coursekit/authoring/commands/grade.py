@@ -43,10 +43,13 @@ def metadata(week: WeekConfig) -> dict:
             "previous_submissions": []}
 
 
-def run_autograder(layout: Layout, deadline: float | None = None) -> subprocess.CompletedProcess:
-    """Run ``source/run_autograder`` on ``layout`` with this Python environment as its venv."""
+def run_autograder(layout: Layout, deadline: float | None = None,
+                   hide: list[Path] = ()) -> subprocess.CompletedProcess:
+    """Run ``source/run_autograder`` on ``layout`` with this Python environment as its venv, hiding
+    the folders ``hide`` from the worker where namespaces allow."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COURSEKIT_SECRET"))}
-    env.update(AUTOGRADER_ROOT=str(layout.root), COURSEKIT_VENV=sys.prefix)
+    env.update(AUTOGRADER_ROOT=str(layout.root), COURSEKIT_VENV=sys.prefix,
+               COURSEKIT_HIDE_PATHS=os.pathsep.join(map(str, hide)))
     if deadline is not None:
         env["COURSEKIT_DEADLINE_SECONDS"] = str(int(deadline))
     return subprocess.run(["bash", str(layout.run_autograder)], env=env, capture_output=True,
@@ -59,6 +62,7 @@ def grade(repo: Repo, week: WeekConfig, submission: Path, results: Path, quiet: 
     the repository, or unpacked from ``archive``, a built zip); return the results document."""
     import zipfile
 
+    refuse_if_exposed(repo)
     base = Path(tempfile.mkdtemp(prefix="coursekit-grade-"))
     try:
         layout = Layout(base / "autograder")
@@ -70,7 +74,7 @@ def grade(repo: Repo, week: WeekConfig, submission: Path, results: Path, quiet: 
         write_tree(files, layout.source)
         stage_submission(Path(submission), layout.submission)
         layout.metadata.write_text(json.dumps(metadata(week)), encoding="utf-8")
-        done = run_autograder(layout)
+        done = run_autograder(layout, hide=checkouts(repo))
         if not quiet:
             print(done.stdout.strip().splitlines()[-1] if done.stdout.strip() else
                   f"run_autograder: exit status {done.returncode}")
@@ -84,26 +88,55 @@ def grade(repo: Repo, week: WeekConfig, submission: Path, results: Path, quiet: 
         shutil.rmtree(base, ignore_errors=True)
 
 
-def exposed_secrets(repo: Repo) -> list[str]:
-    """As root, private folders of this checkout that the worker user could read (grading copies
-    the graders into a private folder, but a student's code could look for the originals)."""
+class GradingRefused(RuntimeError):
+    """Grading here would let student code read the course's secrets; the message says what to do."""
+
+
+def checkouts(repo: Repo) -> list[Path]:
+    """The course checkouts on this machine a submission must not see: this repository, and the one
+    the installed engine comes from (they differ when a copy is graded)."""
+    engine = Path(__file__).resolve().parents[4]
+    found = [repo.root.resolve()]
+    if (engine / "assignments").is_dir() and engine not in found:
+        found.append(engine)
+    return found
+
+
+def exposed_secrets(repo: Repo) -> list[Path]:
+    """As root, the private folders of the checkouts that other users (the worker user) could read."""
     if os.geteuid() != 0:
         return []
     found = []
-    for folder in (repo.solutions, repo.autograder):
-        path, readable = folder, True
-        while True:  # every folder above must be searchable by others, and this one readable
-            mode = path.stat().st_mode
-            if not mode & 0o001 or (path == folder and not mode & 0o004):
-                readable = False
-                break
-            if path.parent == path:
-                break
-            path = path.parent
-        if readable:
-            found.append(f"{folder} is readable by other users, so a submission graded on this machine "
-                         f"could read it; run `chmod 700 {folder}` on a shared grading machine")
+    for root in checkouts(repo):
+        for folder in (root / "solutions", root / "autograder", root / "dist", root / ".git"):
+            if folder.exists() and _world_readable(folder):
+                found.append(folder)
     return found
+
+
+def _world_readable(folder: Path) -> bool:
+    """Every folder above is searchable by others, and this one readable."""
+    path = folder
+    while True:
+        mode = path.stat().st_mode
+        if not mode & 0o001 or (path == folder and not mode & 0o004):
+            return False
+        if path.parent == path:
+            return True
+        path = path.parent
+
+
+def refuse_if_exposed(repo: Repo) -> None:
+    """As root, grade only where student code cannot read the checkout: hidden by the worker's
+    namespaces (bubblewrap), or made private. Raise :class:`GradingRefused` otherwise."""
+    from ...grading.isolation import namespaces_available
+
+    exposed = exposed_secrets(repo)
+    if exposed and not namespaces_available():
+        raise GradingRefused(
+            f"refusing to grade as root: student code could read {', '.join(map(str, exposed))}. "
+            "Install bubblewrap (`apt-get install bubblewrap`), which hides the checkout from the "
+            f"worker, or make those folders private (`chmod 700 {' '.join(map(str, exposed))}`).")
 
 
 def main(*, week: str, submission: str, results: str | None = None, repo: Repo | None = None) -> int:
@@ -116,9 +149,11 @@ def main(*, week: str, submission: str, results: str | None = None, repo: Repo |
         print(f"error: {submission} does not exist; SUBMISSION must be a folder or a zip file")
         return 2
     out = Path(results) if results else repo.dist / "results" / f"{week}.json"
-    for warning in exposed_secrets(repo):
-        print(f"warning: {warning}")
-    data = grade(repo, config, path, out)
+    try:
+        data = grade(repo, config, path, out)
+    except GradingRefused as e:
+        print(f"error: {e}")
+        return 2
     print(points_table(data))
     if data.get("output"):
         print(data["output"])
