@@ -139,3 +139,52 @@ def check_pool_backward(cv: Any, case: tuple, what: str) -> None:
     expect_gradient(dx, oracle.max_pool2d_grad(x, kernel, stride, dout), f"{what}: dx")
 
 
+# --- timing ---------------------------------------------------------------------------------
+
+#: Rounds of the speed check, and the student time after which no further round starts (a very
+#: slow convolution is measured once or twice instead of holding up the grader).
+SPEED_ROUNDS = 5
+SPEED_STUDENT_BUDGET_SECONDS = 3.0
+#: torch's conv2d on the speed shape takes well under a millisecond: repeat it for a stable best.
+REFERENCE_REPEATS = 20
+
+
+def time_reference(x, w, b, stride, pad) -> tuple[np.ndarray, float]:
+    """``F.conv2d`` on the arrays, and its best time over a few runs in this thread (CPU seconds)."""
+    import time
+
+    best, out = float("inf"), None
+    for _ in range(REFERENCE_REPEATS):
+        start = time.thread_time()
+        out = oracle.conv2d(x, w, b, stride, pad)
+        best = min(best, time.thread_time() - start)
+    return out, best
+
+
+def timed_rounds(submission: Any, case: ConvCase, stride: Any, pad: Any) -> tuple[float, float]:
+    """``(best student seconds, best torch seconds)`` over rounds on fresh arrays of ``case``'s
+    shape; every round's output must be right (a wrong one fails the check: only a correct
+    convolution is timed)."""
+    import torch
+
+    N, C, H, W, F, KH, KW, _, _, seed = case
+    g = rng(seed)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    student, reference, spent = [], [], 0.0
+    try:
+        for k in range(1, SPEED_ROUNDS + 1):
+            x, w, b = g.standard_normal((N, C, H, W)), g.standard_normal((F, C, KH, KW)), g.standard_normal(F)
+            want, t_ref = time_reference(x, w, b, stride, pad)
+            got, seconds = submission.timed(submission.conv.conv2d_forward, x, w, b, stride=stride, pad=pad)
+            out, _ = unpack(got, 2, f"timed round {k}: conv2d_forward")
+            expect_array(out, f"timed round {k}: output", shape=want.shape, dtype_kind="f")
+            expect_close(out, want, f"timed round {k}: output (only a correct convolution is timed)")
+            student.append(seconds)
+            reference.append(t_ref)
+            spent += seconds
+            if spent >= SPEED_STUDENT_BUDGET_SECONDS:
+                break
+    finally:
+        torch.set_num_threads(threads)
+    return min(student), min(reference)

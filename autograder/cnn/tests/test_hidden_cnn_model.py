@@ -5,7 +5,10 @@ driver), so initialization is reproducible. The configured run of the handout,
 ``train(build_model(), X_train, y_train, epochs=20, seed=0)`` on the digits' training split, runs
 once per grading (a module-scoped fixture); its logits on the held-out test split come back as data
 through the ``model_logits`` driver (evaluation mode, no gradients) and the grader computes the
-accuracy. Parameters are counted by the ``parameter_count`` driver.
+accuracy. Parameters are counted by the grader, from the state dict it receives; a fresh process
+(another seed, nothing the first one kept) builds the network again, loads only that state and must
+give the same logits, so a state dict or ``parameters()`` that leaves something out cannot pass. The
+trained network is checked the same way before its accuracy counts.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import pytest
 import torch
 from cnn_cases import MODEL_SEED, TRAIN_RUN, rng
 
-from coursekit.checks import expect_array, expect_true
+from coursekit.checks import GradeFailure, expect_array, expect_close, expect_true
 from coursekit.data import load_digits_images
 from coursekit.grading.client import ObjectProxy
 
@@ -30,6 +33,32 @@ def _build(submission):
 def _logits(submission, model, X, what):
     logits = submission.driver("model_logits", model, torch.from_numpy(np.ascontiguousarray(X)))
     return expect_array(logits, what, shape=(len(X), 10), dtype_kind="f")
+
+
+#: The seed of the fresh network that must reproduce a network from its state dict alone.
+FRESH_SEED = 9001
+
+
+def _counted_state(submission, model, X, logits, what: str) -> int:
+    """The number of scalars in ``model``'s state dict, after proving that the state holds all the
+    network's outputs depend on: a fresh worker builds the network under another seed, loads the
+    state, and must give ``logits`` on ``X``. Ends the current worker."""
+    state = submission.driver("state_dict", model)
+    expect_true(type(state) is dict and all(type(v) is torch.Tensor for v in state.values()),
+                f"{what}: state_dict must map names to tensors")
+    count = int(sum(v.numel() for v in state.values() if v.is_floating_point()))
+    submission.restart_worker()
+    submission.driver("set_seed", FRESH_SEED)
+    fresh = submission.cnn.build_model()
+    submission.driver("load_state_dict", fresh, state)
+    again = _logits(submission, fresh, X, f"{what}: logits of a fresh network given its state dict")
+    try:
+        expect_close(again, logits, f"{what}: logits of a fresh network given its state dict")
+    except GradeFailure:
+        raise GradeFailure(f"{what}: a fresh network given only the state dict does not compute the same "
+                           "logits: the state dict must hold every parameter and buffer the network "
+                           "uses (no weights kept outside the module)") from None
+    return count
 
 
 # --- Task 5: build_model --------------------------------------------------------------------
@@ -58,10 +87,13 @@ def test_model_has_a_convolution(submission):
 @pytest.mark.task(5)
 @pytest.mark.points(3)
 def test_model_parameter_budget(submission, week):
-    """build_model's network has at most the handout's number of trainable parameters"""
+    """build_model's network has at most the handout's number of parameters, counted by the grader"""
     budget = int(week.thresholds["max_parameters"])
-    count = submission.driver("parameter_count", _build(submission))
-    expect_true(count <= budget, f"the network has {count} trainable parameters; the budget is {budget}")
+    X = rng(502).random((16, 1, 8, 8)).astype(np.float32)
+    model = _build(submission)
+    logits = _logits(submission, model, X, "logits of 16 images")
+    count = _counted_state(submission, model, X, logits, "build_model's network")
+    expect_true(count <= budget, f"the network has {count} parameters; the budget is {budget}")
 
 
 @pytest.mark.task(5)
@@ -88,10 +120,17 @@ def trained(submission):
     left_training = result.training
     X_test, _ = load_digits_images("test")
     logits = _logits(submission, result, X_test, "logits on the test split")
-    return {"training": left_training, "logits": logits}
+    try:
+        _counted_state(submission, result, X_test, logits, "the trained network")
+        problem = None
+    except GradeFailure as failure:
+        problem = failure.summary
+    return {"training": left_training, "logits": logits, "state_problem": problem}
 
 
 def _accuracy(trained) -> float:
+    """Held-out accuracy of the trained network's logits, which must come from its state alone."""
+    expect_true(trained["state_problem"] is None, str(trained["state_problem"]))
     _, y_test = load_digits_images("test")
     return float(np.mean(np.argmax(trained["logits"], axis=1) == y_test))
 

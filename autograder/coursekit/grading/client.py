@@ -61,6 +61,7 @@ class Connection:
         self.channel = channel
         self.call_timeout = call_timeout
         self.next_id = 1
+        self.last_seconds: float | None = None  # the last call's time charged to the student
 
     def request(self, op: str, timeout: float | None = None, **fields: Any) -> Any:
         buffers: list[bytes] = []
@@ -75,8 +76,10 @@ class Connection:
         if Deadline.test_remaining is not None:
             limit = min(limit, max(Deadline.test_remaining, 0.01))
         started = time.monotonic()
+        self.last_seconds = None
         try:
             header, bufs = self.channel.request(message, buffers, limit)
+            self.last_seconds = getattr(self.channel, "last_charged", None)
         finally:
             if Deadline.test_remaining is not None:
                 used = getattr(self.channel, "last_charged", None)
@@ -193,6 +196,24 @@ class Submission:
 
     def module(self, name: str) -> ModuleProxy:
         return getattr(self, name)
+
+    def timed(self, function: FunctionProxy, /, *args: Any, **kwargs: Any) -> tuple[Any, float]:
+        """Call a student function and return ``(result, seconds)``: the time the call took,
+        measured by the grader, never reported by the student's process. Sandboxed, the time
+        charged to the worker (wall time minus its waits for a CPU, from the kernel, see
+        ``grading.clock``); in-process, this thread's CPU time. Compare it with an operation the
+        grader times itself with ``time.thread_time``, on the same inputs."""
+        value = function(*args, **kwargs)
+        seconds = self._conn.last_seconds
+        if seconds is None:
+            raise RuntimeError("this channel cannot measure the student's CPU time")
+        return value, seconds
+
+    def restart_worker(self) -> None:
+        """Start the student's code afresh in a new process: what a check needs to be sure that a
+        result comes from data it hands over (a state dict, weights) and not from state the
+        student's code kept. Proxies of the old process's objects stop working."""
+        self._conn.channel.restart()
 
     def driver(self, driver_name: str, /, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
         """Run a public driver (see ``coursekit.worker.drivers``) in the worker and return its data."""

@@ -5,7 +5,10 @@ CPU, and a wall-clock limit would charge the student for the wait and change sco
 So a limit is on wall time minus the time the worker spent runnable but not running, which the
 kernel reports per process (``/proc/<pid>/schedstat``: time on a CPU, time waiting on a run queue,
 in nanoseconds; see the kernel's ``Documentation/scheduler/sched-stats.rst``). A process that sleeps
-or blocks is charged in full, so ``time.sleep(1000)`` still times out.
+or blocks is charged in full, so ``time.sleep(1000)`` still times out, and work handed to another
+thread or process is charged as the main thread's wait for it. The same charged time is what a
+grader compares with an operation it times itself (``Submission.timed``): the kernel's count,
+never the student's process's word.
 """
 
 from __future__ import annotations
@@ -32,7 +35,6 @@ class ChargedClock:
                 return int(f.read().split()[1]) / 1e9
         except (OSError, ValueError, IndexError):
             return None
-
     def charged(self) -> float:
         wall = time.monotonic() - self.start
         now = self._waited()

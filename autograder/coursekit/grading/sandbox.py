@@ -236,7 +236,7 @@ class WorkerChannel:
             self.start()
         limit = timeout if timeout is not None else 3600.0
         clock = ChargedClock(self.worker_pid or self.proc.pid)
-        self.last_charged = 0.0
+        self.last_charged = None
         try:
             protocol.write_frame(self.req_w, protocol.pack_frame(message, buffers), time.monotonic() + limit)
             self._await_reply(clock, limit)
@@ -333,6 +333,11 @@ class WorkerChannel:
         shutil.rmtree(self.base, ignore_errors=True)
         if self._held is not None:
             self._held.release()  # only now may another run take this user
+
+    def restart(self) -> None:
+        """End the current worker; the next request starts a fresh one (nothing of the student's
+        process survives: objects, module state, threads). Not a failure."""
+        self._stop()
 
     def discard(self, why: str) -> None:
         """Drop the current worker (it broke the protocol); the next request starts a fresh one."""
