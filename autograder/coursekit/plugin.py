@@ -280,8 +280,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = _state(session.config)
     state.collection_errors.extend(_pending_collection_errors)
     _pending_collection_errors.clear()
-    if state.channel is not None:
-        state.channel.close()  # kills and reaps every worker process before results are written
+    for channel in state.channels:
+        channel.close()  # kills and reaps every worker process before results are written
     if state.violations:
         unused = [v for v in state.violations if v.import_only]
         for v in unused:

@@ -134,8 +134,13 @@ def _numpy_if_loaded():
 
 
 def _torch_if_loaded():
+    """torch when a real torch is loaded (never the stand-in of a worker where torch is forbidden)."""
     import sys
-    return sys.modules.get("torch")
+    torch = sys.modules.get("torch")
+    return torch if isinstance(getattr(torch, "Tensor", None), type) else None
+
+
+torch_if_loaded = _torch_if_loaded
 
 
 # --- decoding ---------------------------------------------------------------------------------

@@ -269,13 +269,19 @@ _FIND_ROOT = """
                 continue
             if b"--root" in args:
                 return args[args.index(b"--root") + 1].decode()
-        return None
+        return KNOWN_ROOT  # a sandbox hides the grader's processes; the root is no secret anyway
 """
+
+
+def _find_root(tmp_path) -> str:
+    """The attack's helper that finds the grading root (as on Gradescope, where it is always
+    /autograder, the student may know it)."""
+    return dedent(_FIND_ROOT).replace("KNOWN_ROOT", repr(str(tmp_path / "autograder")))
 
 
 @as_root
 def test_reading_hidden_tests_and_echoing_them_leaks_nothing(tmp_path):
-    source = dedent(_FIND_ROOT + """
+    source = _find_root(tmp_path) + dedent("""
     def add(a, b):
         root = _grader_root()
         found = []
@@ -294,7 +300,7 @@ def test_reading_hidden_tests_and_echoing_them_leaks_nothing(tmp_path):
 
 @as_root
 def test_writing_or_deleting_results_is_refused(tmp_path):
-    source = dedent(_FIND_ROOT + """
+    source = _find_root(tmp_path) + dedent("""
     def add(a, b):
         root = _grader_root()
         path = os.path.join(root, "results", "results.json")
@@ -310,7 +316,7 @@ def test_writing_or_deleting_results_is_refused(tmp_path):
 
 
 def test_a_detached_child_cannot_rewrite_results_later(tmp_path):
-    source = dedent(_FIND_ROOT + """
+    source = _find_root(tmp_path) + dedent("""
     import subprocess, sys, time
     def add(a, b):
         root = _grader_root()

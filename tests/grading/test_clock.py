@@ -66,7 +66,7 @@ def test_a_loaded_machine_does_not_time_out_a_call_that_fits_its_limit():
         os.sched_setaffinity(0, before)
     burners = _burners(3, cpu)
     try:
-        toy = Submission(Connection(channel, call_timeout=2.5), ["toy"]).toy
+        toy = Submission({"toy": Connection(channel, call_timeout=2.5)}).toy
         started = time.monotonic()
         assert toy.burn(1.6) == 1.6
         assert time.monotonic() - started > 2.5, "the call was not slowed by the load"

@@ -181,13 +181,20 @@ class ModuleProxy:
 
 
 class Submission:
-    """What the ``submission`` fixture returns: the student's modules by name, and drivers."""
+    """What the ``submission`` fixture returns: the student's modules by name, and drivers.
 
-    def __init__(self, conn: Connection, modules: list[str]):
-        self._conn = conn
-        self._modules = {m: ModuleProxy(conn, m) for m in modules}
+    Each module is reached through the connection of the worker that holds it (files a week
+    forbids different modules in run in different workers, see ``grading.connect``).
+    """
+
+    def __init__(self, connections: dict[str, Connection]):
+        self._connections = connections
+        self._modules = {m: ModuleProxy(conn, m) for m, conn in connections.items()}
+        self._conn = next(iter(connections.values()))
 
     def __getattr__(self, name: str) -> ModuleProxy:
+        if name.startswith("_"):
+            raise AttributeError(name)
         try:
             return self._modules[name]
         except KeyError:
@@ -204,17 +211,29 @@ class Submission:
         ``grading.clock``); in-process, this thread's CPU time. Compare it with an operation the
         grader times itself with ``time.thread_time``, on the same inputs."""
         value = function(*args, **kwargs)
-        seconds = self._conn.last_seconds
+        seconds = function._conn.last_seconds
         if seconds is None:
             raise RuntimeError("this channel cannot measure the student's CPU time")
         return value, seconds
 
     def restart_worker(self) -> None:
-        """Start the student's code afresh in a new process: what a check needs to be sure that a
+        """Start the student's code afresh in new processes: what a check needs to be sure that a
         result comes from data it hands over (a state dict, weights) and not from state the
-        student's code kept. Proxies of the old process's objects stop working."""
-        self._conn.channel.restart()
+        student's code kept. Proxies of the old processes' objects stop working."""
+        for conn in {id(c): c for c in self._connections.values()}.values():
+            conn.channel.restart()
 
     def driver(self, driver_name: str, /, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
-        """Run a public driver (see ``coursekit.worker.drivers``) in the worker and return its data."""
-        return self._conn.request("driver", timeout=timeout, name=driver_name, args=list(args), kwargs=kwargs)
+        """Run a public driver (the week's ``drivers.py`` or ``coursekit.worker.drivers``) in the
+        worker and return its data: in the worker of the first student object among the arguments,
+        or of the first argument naming a student module, else the first worker."""
+        return self._route(args, kwargs).request("driver", timeout=timeout, name=driver_name,
+                                                 args=list(args), kwargs=kwargs)
+
+    def _route(self, args: tuple, kwargs: dict) -> Connection:
+        for value in (*args, *kwargs.values()):
+            if isinstance(value, (ObjectProxy, ModuleProxy)):
+                return value._conn
+            if isinstance(value, str) and value in self._connections:
+                return self._connections[value]
+        return self._conn

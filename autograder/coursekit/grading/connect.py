@@ -25,15 +25,26 @@ def env_paths(name: str) -> list[Path]:
     return [Path(p) for p in raw.split(os.pathsep) if p]
 
 
+def worker_groups(week: Any, files: dict[str, bytes], kinds: dict[str, str]) -> list[list[str]]:
+    """The student files grouped by the modules forbidden to them: each group runs in a worker of
+    its own, where those modules cannot be loaded at all (a numpy-only ``conv.py`` apart from a
+    torch ``cnn.py``, so ``conv.py`` cannot reach torch through ``cnn``)."""
+    groups: dict[frozenset, list[str]] = {}
+    for name in files:
+        blocked = frozenset(f.api for f in week.forbidden_for(name) if kinds[f.api] == "module")
+        groups.setdefault(blocked, []).append(name)
+    return list(groups.values())
+
+
 def connect(state: Any, week: Any):
-    """Read the student's files, scan them, start the channel; return the ``Connection``.
+    """Read the student's files, scan them, start the channels; return the first ``Connection``.
 
     Fails the requesting test (``pytest.fail``) with a message for the student when the submission
     cannot be read.
     """
     from .client import Connection, Submission
     from .locate import SubmissionError, read_student_files
-    from .static_check import check_source
+    from .static_check import Unreadable, api_kind, check_source
 
     if state.submission_dir is None:
         pytest.fail("no submission: pass --submission <folder with the student's files>", pytrace=False)
@@ -41,27 +52,41 @@ def connect(state: Any, week: Any):
         files = read_student_files(state.submission_dir, week.student_files)
     except SubmissionError as e:
         pytest.fail(f"Your submission could not be graded: {e}", pytrace=False)
-    forbidden = [[f.api, list(f.files), f.reason] for f in week.forbidden]
+    kinds = {f.api: api_kind(f.api) for f in week.forbidden}
+    forbidden = [[f.api, list(f.files), f.reason, kinds[f.api]] for f in week.forbidden]
     for name, data in files.items():
-        state.violations += check_source(data.decode("utf-8", "replace"), name, week.forbidden_for(name))
+        try:
+            state.violations += check_source(data, name, week.forbidden_for(name))
+        except Unreadable as e:
+            state.notes.append(f"Note: {e}.")
     drivers = week.drivers_path
+    connections: dict[str, Connection] = {}
     if state.mode == "worker":
         from .sandbox import SandboxSettings, WorkerChannel
-        state.channel = WorkerChannel(SandboxSettings(
-            student_files=files, forbidden=forbidden, memory_mb=week.budget.memory_mb,
-            cpu_seconds=int(max(week.budget.grade_seconds * 4, 120)),
-            secret_paths=env_paths(SECRET_PATHS_ENV), hidden_paths=env_paths(HIDE_PATHS_ENV),
-            worker_user=state.worker_user,
-            drivers=drivers.read_bytes() if drivers is not None else None))
+        groups = worker_groups(week, files, kinds)
+        for group in groups:
+            # The other groups' modules are not in this worker: importing one gives a stand-in whose
+            # use fails the task, as the forbidden module it might re-export would.
+            apart = [[Path(n).stem, list(group), f"{', '.join(group)} runs apart from {n}, which may use "
+                      "what it may not", "module"] for other in groups if other is not group for n in other]
+            channel = WorkerChannel(SandboxSettings(
+                student_files={n: files[n] for n in group}, forbidden=forbidden + apart,
+                memory_mb=week.budget.memory_mb, cpu_seconds=int(max(week.budget.grade_seconds * 4, 120)),
+                secret_paths=env_paths(SECRET_PATHS_ENV), hidden_paths=env_paths(HIDE_PATHS_ENV),
+                worker_user=state.worker_user, drivers=drivers.read_bytes() if drivers is not None else None))
+            state.channels.append(channel)
+            conn = Connection(channel, week.budget.call_timeout_seconds)
+            connections.update({Path(n).stem: conn for n in group})
     elif os.environ.get(GRADING_ENV):
         pytest.fail("a grading run must use the sandboxed worker (--grading-mode worker)", pytrace=False)
     else:
         from ..local import InProcessChannel
-        state.channel = InProcessChannel(state.submission_dir, [Path(f).stem for f in files],
-                                         forbidden, drivers)
-    conn = Connection(state.channel, week.budget.call_timeout_seconds)
-    state.submission_proxy = Submission(conn, [Path(f).stem for f in files])
-    return conn
+        channel = InProcessChannel(state.submission_dir, [Path(f).stem for f in files], forbidden, drivers)
+        state.channels.append(channel)
+        conn = Connection(channel, week.budget.call_timeout_seconds)
+        connections.update({Path(n).stem: conn for n in files})
+    state.submission_proxy = Submission(connections)
+    return next(iter(connections.values()))
 
 
 def fail_if_forbidden(state: Any, task_number: int) -> None:

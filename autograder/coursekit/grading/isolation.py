@@ -60,11 +60,12 @@ def _under(path: Path, folders: list[Path]) -> bool:
 
 
 def wrap(command: list[str], *, uid: int, gid: int, writable: list[Path], readable: list[Path],
-         hidden: list[Path]) -> list[str]:
+         hidden: list[Path], blocked: list[Path] = ()) -> list[str]:
     """``command`` run inside the namespaces as ``uid``/``gid``: everything read-only, ``hidden``
     folders replaced by empty ones, ``/tmp`` private, ``writable`` and ``readable`` folders (which
     may lie in /tmp or under a hidden folder: the scratch copy, the worker's runtime, the Python
-    environment) bound back in."""
+    environment) bound back in, and last the ``blocked`` folders (packages this worker may not
+    use, inside the environment) emptied."""
     args = [shutil.which("bwrap") or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
             "--tmpfs", "/tmp", "--tmpfs", "/var/tmp"]
     private = [Path("/tmp"), Path("/var/tmp")]
@@ -88,6 +89,8 @@ def wrap(command: list[str], *, uid: int, gid: int, writable: list[Path], readab
         bind("--ro-bind", Path(folder))
     for folder in writable:
         bind("--bind", Path(folder))
+    for folder in blocked:
+        args += ["--tmpfs", str(folder)]
     args += ["--unshare-pid", "--unshare-ipc", "--unshare-net", "--unshare-uts", "--die-with-parent",
              "--new-session", "--chdir", str(writable[0]) if writable else "/", "--"]
     args += [shutil.which("setpriv") or "setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups",
@@ -114,4 +117,20 @@ def probe_files(folder: Path, limit: int = 3) -> list[Path]:
         found += [Path(path, f) for f in sorted(files) if Path(path, f).is_file()][: limit - len(found)]
         if len(found) >= limit:
             break
+    return found
+
+
+def package_folders(modules: list[str]) -> list[Path]:
+    """The installed folders of ``modules`` (``torch``, ``scipy.signal``), to empty in a worker
+    that may not use them; modules that are not installed have none."""
+    import importlib.util
+
+    found = []
+    for name in modules:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        if spec is not None and spec.submodule_search_locations:
+            found += [Path(p).resolve() for p in spec.submodule_search_locations]
     return found

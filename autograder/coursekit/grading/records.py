@@ -59,7 +59,7 @@ class GradingState:
     collection_errors: list[tuple[str, str]] = field(default_factory=list)
     leaderboard: list[dict] = field(default_factory=list)
     connection: Any = None
-    channel: Any = None
+    channels: list = field(default_factory=list)  # one per worker (see grading.connect)
     submission_proxy: Any = None
     violations: list = field(default_factory=list)
     device: str = "cpu"

@@ -206,9 +206,13 @@ def _extra_data(state: Any) -> dict:
     # Peak resident memory in MB (Linux reports KiB): this process, and the largest reaped worker.
     data["peak_rss_mb"] = {"grader": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                            "worker": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
-    data["isolation"] = getattr(state.channel, "isolation", "none: the student's code ran in this process")
-    if state.channel is not None and getattr(state.channel, "failures", None):
-        data["worker_failures"] = list(state.channel.failures)
+    channels = state.channels
+    data["isolation"] = getattr(channels[0], "isolation", "none: the student's code ran in this process") \
+        if channels else "no student code ran"
+    data["workers"] = len(channels)
+    failures = [f for c in channels for f in getattr(c, "failures", [])]
+    if failures:
+        data["worker_failures"] = failures
     return data
 
 

@@ -28,6 +28,7 @@ from .. import protocol
 from . import users
 from .client import WorkerFailure
 from .clock import ChargedClock, Overloaded
+from .runtime import WEEK_DRIVERS_NAME, runtime_copy
 from . import isolation
 from .users import SandboxError, is_root
 
@@ -40,26 +41,6 @@ REPLY_SECONDS = 30.0
 
 _BOOT = ("import sys; sys.path.insert(0, {rt!r}); "
          "from coursekit.worker.main import main; sys.exit(main())")
-
-
-#: Where the week's drivers land in the worker's runtime copy.
-WEEK_DRIVERS_NAME = "week_drivers.py"
-
-
-def runtime_copy(dest: Path, drivers: bytes | None = None) -> Path:
-    """Copy the worker's code (and nothing else of the grader) into ``dest``, with the week's
-    drivers (``drivers``, the bytes of its ``drivers.py``) as ``dest/week_drivers.py``."""
-    package = Path(__file__).resolve().parents[1]
-    (dest / "coursekit" / "worker").mkdir(parents=True)
-    shutil.copyfile(package / "__init__.py", dest / "coursekit" / "__init__.py")
-    shutil.copyfile(package / "protocol.py", dest / "coursekit" / "protocol.py")
-    for src in sorted((package / "worker").glob("*.py")):
-        shutil.copyfile(src, dest / "coursekit" / "worker" / src.name)
-    if drivers is not None:
-        (dest / WEEK_DRIVERS_NAME).write_bytes(drivers)
-    for path in [dest, *dest.rglob("*")]:
-        path.chmod(0o755 if path.is_dir() else 0o644)
-    return dest
 
 
 @dataclass
@@ -82,6 +63,9 @@ class SandboxSettings:
 
 class WorkerChannel:
     """A channel to a sandboxed worker, restarted on demand after a failure."""
+
+    #: The worker processes of every channel of this grading run (a run may have several).
+    live: set[int] = set()
 
     def __init__(self, settings: SandboxSettings):
         self.settings = settings
@@ -133,8 +117,12 @@ class WorkerChannel:
         """The command and Popen options that run ``command`` isolated as this run allows."""
         if self.isolation == isolation.NAMESPACES:
             hidden = [*self.settings.secret_paths, *self.settings.hidden_paths]
+            files = set(self.settings.student_files)
+            blocked = [api for api, rule_files, _, kind in self.settings.forbidden
+                       if kind == "module" and files <= set(rule_files)]
             return isolation.wrap(command, uid=self.user.pw_uid, gid=self.user.pw_gid, writable=writable,
-                                  readable=readable, hidden=hidden), {}
+                                  readable=readable, hidden=hidden,
+                                  blocked=isolation.package_folders(blocked)), {}
         if not self.user:
             return command, {}
         return command, {"user": self.user.pw_uid, "group": self.user.pw_gid, "extra_groups": []}
@@ -206,6 +194,7 @@ class WorkerChannel:
             os.close(req_r)
             os.close(rep_w)
         self.req_w, self.rep_r = req_w, rep_r
+        WorkerChannel.live.add(self.proc.pid)
         self.reader = protocol.FrameReader(rep_r)
         # Start-up (an interpreter, numpy) is the grader's time, not the student's: wait for it
         # here, generously, so the first call's deadline measures the student's code alone.
@@ -295,7 +284,8 @@ class WorkerChannel:
             code = proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             code = None
-        self.kill_all()  # whatever it started, in its session or not
+        users.end_processes(lambda: self._worker_processes(whole_user=False))  # what it started
+        WorkerChannel.live.discard(proc.pid)
         self.proc = None
         if code is None:
             return "could not be stopped"
@@ -310,21 +300,24 @@ class WorkerChannel:
         """Stop, kill and reap every process the worker left; loop until none is left."""
         users.end_processes(self._worker_processes)
 
-    def _worker_processes(self) -> list[int]:
+    def _worker_processes(self, whole_user: bool = True) -> list[int]:
         """Every live process the worker may have left behind.
 
-        As root: every process of this run's worker user (never another run's). Otherwise: the
-        worker's session, orphans that were re-parented to us (we are a subreaper), and all their
-        descendants.
+        As root, at the end: every process of this run's worker user (never another run's).
+        Otherwise, and when one worker of several is restarted: the worker's session, orphans that
+        were re-parented to us (we are a subreaper), and all their descendants (under namespaces,
+        its whole PID namespace goes with it).
         """
-        if self.user is not None:
+        if self.user is not None and whole_user:
             return users.processes_of(self.user.pw_uid)
         me = os.getpid()
         table = [p for p in users.processes() if p[0] != me and p[4] != "Z"]
         worker = self.proc.pid if self.proc is not None else None
+        others = WorkerChannel.live - {worker}  # the other workers of this run are not ours to end
         return users.with_descendants({pid for pid, _, ppid, sid, _ in table
                                        if pid == worker or (worker is not None and sid == worker)
-                                       or (ppid == me and pid not in self._known_children)}, table)
+                                       or (ppid == me and pid not in self._known_children
+                                           and pid not in others)}, table)
 
     def close(self) -> None:
         """End the worker for good, remove the scratch folders, and free the worker user."""

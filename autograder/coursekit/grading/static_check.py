@@ -30,14 +30,38 @@ class Violation:
         return f"{text}: {self.reason}" if self.reason else text
 
 
-def check_source(source: str, file: str, rules: tuple[Forbidden, ...]) -> list[Violation]:
-    """Violations of ``rules`` in ``source``; a file that does not parse has none (it fails anyway)."""
+class Unreadable(ValueError):
+    """The source cannot be parsed, so the static check could not read it."""
+
+
+def api_kind(api: str) -> str:
+    """``"module"`` when ``api`` names a module (installed or not), ``"attribute"`` when it names
+    something inside one (``torch.nn.functional.conv2d``, ``torch.nn.LSTM``)."""
+    import importlib.util
+
+    if "." not in api:
+        return "module"
+    try:
+        spec = importlib.util.find_spec(api)
+    except ModuleNotFoundError as e:
+        # A parent that is not installed at all: the name is a module path nobody here can check.
+        return "module" if e.name and e.name != api and api.startswith(e.name + ".") else "attribute"
+    except (ImportError, ValueError):
+        return "attribute"
+    return "module" if spec is not None else "attribute"
+
+
+def check_source(source: bytes | str, file: str, rules: tuple[Forbidden, ...]) -> list[Violation]:
+    """Violations of ``rules`` in ``source``. Bytes are read exactly as Python reads a source file
+    (a UTF-8 byte-order mark, a ``# -*- coding: …`` declaration). Raises :class:`Unreadable` when
+    the source does not parse (Python will not run it either)."""
     if not rules:
         return []
     try:
         tree = ast.parse(source, file)
-    except (SyntaxError, ValueError):
-        return []
+    except (SyntaxError, ValueError) as e:
+        raise Unreadable(f"{file} could not be parsed ({type(e).__name__}), so it was not checked "
+                         "for forbidden APIs") from None
     aliases: dict[str, str] = {}
     found: list[Violation] = []
     module_imports: list[tuple[str, int, str]] = []  # (dotted, line, local name)

@@ -13,8 +13,9 @@ starter repository ships these files.
 
 from __future__ import annotations
 
-import sys
 from typing import Any, Callable
+
+from ..protocol import torch_if_loaded
 
 
 def state_dict(server: Any, module: Any) -> dict:
@@ -37,8 +38,9 @@ def set_seed(server: Any, seed: int) -> None:
     import sys
     import numpy as np
     np.random.seed(seed)
-    if "torch" in sys.modules:
-        sys.modules["torch"].manual_seed(seed)
+    torch = torch_if_loaded()
+    if torch is not None:
+        torch.manual_seed(seed)
 
 
 def _resolve(server: Any, target: Any, attribute: str) -> Any:
@@ -78,7 +80,7 @@ def _snapshot_equal(before: Any, after: Any) -> bool:
         if not isinstance(after, np.ndarray) or before.shape != after.shape or before.dtype != after.dtype:
             return False
         return bool(np.array_equal(before, after, equal_nan=before.dtype.kind in "fc"))
-    torch = sys.modules.get("torch")
+    torch = torch_if_loaded()
     if torch is not None and isinstance(before, torch.Tensor):
         if not isinstance(after, torch.Tensor) or before.shape != after.shape or before.dtype != after.dtype:
             return False

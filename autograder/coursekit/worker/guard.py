@@ -1,32 +1,43 @@
-"""Runtime guard for a week's forbidden APIs, installed in the worker before student code loads.
+"""Forbidden APIs made unusable in the worker, installed before any student code loads.
 
-This is a policy check, not a security boundary (the grader's static check is the other half): it
-makes a forbidden API fail loudly *where it is used*, so an unused ``import torch`` at the top of a
-numpy-only file costs nothing, while a function that calls ``torch.tensor`` fails its own task with
-a message naming the API.
+- A forbidden *module* for every student file of a worker (``torch`` for a numpy-only file, which
+  the grader runs in a worker of its own) cannot be loaded at all, however it is spelled: an audit
+  hook (``sys.addaudithook``, which nothing can remove) refuses every import of the module or its
+  submodules by name (computed names and ``importlib`` included) and every opening or ``dlopen`` of
+  a file inside its package folder (a symlinked or copied package included). Under the namespaces
+  of ``grading.isolation`` the package folder is also hidden from the worker altogether.
+- A forbidden module for only some files of a process (the in-process mode students debug in) is
+  bound, in those files, to a stand-in whose use raises :class:`ForbiddenAPIError`.
+- A forbidden *attribute* (``torch.nn.functional.conv2d``, ``torch.nn.LSTM``) is wrapped so that a
+  call made while any frame of a file that forbids it is on the stack raises, so a helper in an
+  allowed file, or a re-export through another student module, reaches it no more than a direct call.
 
-- A forbidden *module* (``torch``) imported by a guarded student file is bound to a stand-in whose
-  use (calling anything reached through it) raises :class:`ForbiddenAPIError`.
-- A forbidden *attribute* (``torch.nn.functional.conv2d``) is wrapped so that a call whose caller
-  is a guarded student file raises; other callers (the engine, allowed files) are unaffected.
+An unused ``import torch`` at the top of a file that never runs it costs nothing in the in-process
+mode; in a worker where torch is blocked, the import itself fails and the file's tasks say why.
 """
 
 from __future__ import annotations
 
 import builtins
 import importlib
+import importlib.machinery
 import sys
+import types
 from pathlib import Path
 from typing import Any
 
 
-class ForbiddenAPIError(RuntimeError):
-    """A student file used an API this week forbids."""
+class ForbiddenAPIError(ImportError):
+    """A student file used an API this week forbids (an ImportError, so that code which tries an
+    optional import and falls back keeps working)."""
 
 
 class Rule:
-    def __init__(self, api: str, files: list[str], reason: str):
+    """One forbidden API; ``kind`` is ``"module"`` or ``"attribute"`` (decided by the grader)."""
+
+    def __init__(self, api: str, files: list[str], reason: str, kind: str | None = None):
         self.api, self.files, self.reason = api, set(files), reason
+        self.kind = kind or ("module" if _is_module(api) else "attribute")
 
     def message(self, file: str) -> str:
         text = f"{file} uses {self.api}, which is forbidden in this file"
@@ -65,6 +76,94 @@ class ForbiddenModule:
         return f"<forbidden {self._path}>"
 
 
+def _files_on_stack(student_dir: str) -> set[str]:
+    """Names of the student files with a frame anywhere on the current stack."""
+    found, frame = set(), sys._getframe(2)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if filename.startswith(student_dir):
+            found.add(Path(filename).name)
+        frame = frame.f_back
+    return found
+
+
+class _StandIns:
+    """A meta path finder that answers every import of a blocked module with a stand-in module
+    whose use raises; the real package is never loaded (and the audit hook refuses its files even
+    if this finder is removed from ``sys.meta_path``)."""
+
+    def __init__(self, rules: dict[str, Rule]):
+        self.rules = rules
+
+    def _rule(self, name: str) -> Rule | None:
+        for api, rule in self.rules.items():
+            if name == api or name.startswith(api + "."):
+                return rule
+        return None
+
+    def find_spec(self, name, path=None, target=None):
+        rule = self._rule(name)
+        if rule is None:
+            return None
+        return importlib.machinery.ModuleSpec(name, self, is_package=True)
+
+    def create_module(self, spec):
+        return _StandInModule(spec.name, self._rule(spec.name).message(", ".join(sorted(self._rule(spec.name).files))))
+
+    def exec_module(self, module) -> None:
+        pass
+
+
+class _StandInModule(types.ModuleType):
+    """A blocked module: importing it works, using anything in it raises ForbiddenAPIError."""
+
+    def __init__(self, name: str, message: str):
+        super().__init__(name)
+        self.__path__ = []
+        object.__setattr__(self, "_message", message)
+
+    def __getattr__(self, attr: str):
+        if attr.startswith("__") and attr.endswith("__"):
+            raise AttributeError(attr)
+        return ForbiddenModule(f"{self.__name__}.{attr}", self._message)
+
+
+def block_modules(rules: list[Rule]) -> None:
+    """Make the modules of ``rules`` unusable in this process, irrevocably (see the module doc)."""
+    import importlib.util
+    import os
+
+    by_name = {r.api: r for r in rules}
+    folders: list[tuple[str, str]] = []  # (package folder or file, module name)
+    for name in by_name:
+        try:
+            spec = importlib.util.find_spec(name)  # imports parent packages, never ``name`` itself
+        except (ImportError, ValueError):
+            spec = None  # not installed: nothing to load, the stand-in answers
+        if spec is not None and spec.submodule_search_locations:
+            folders += [(os.path.realpath(p) + os.sep, name) for p in spec.submodule_search_locations]
+        elif spec is not None and spec.origin:
+            folders.append((os.path.realpath(spec.origin), name))
+    for loaded in list(sys.modules):
+        if any(loaded == n or loaded.startswith(n + ".") for n in by_name):
+            del sys.modules[loaded]
+    sys.meta_path.insert(0, _StandIns(by_name))
+
+    def hook(event: str, args: tuple) -> None:
+        if event in ("open", "ctypes.dlopen", "os.listdir", "os.scandir") and folders and args:
+            path = args[0]
+            if isinstance(path, bytes):
+                path = os.fsdecode(path)
+            if isinstance(path, str):
+                real = os.path.realpath(path)
+                for folder, name in folders:
+                    if real.startswith(folder) or real + os.sep == folder or real == folder:
+                        rule = by_name[name]
+                        raise ForbiddenAPIError(rule.message(", ".join(sorted(rule.files))))
+
+    sys.addaudithook(hook)
+
+
 def _caller_file(depth: int, student_dir: str) -> str | None:
     """File name of the nearest calling frame that lies in the student folder, within a few frames."""
     frame = sys._getframe(depth)
@@ -78,16 +177,27 @@ def _caller_file(depth: int, student_dir: str) -> str | None:
     return None
 
 
-def install(rules: list[Rule], student_dir: Path) -> None:
+def install(rules: list[Rule], student_dir: Path, files: list[str] | None = None) -> None:
+    """Install ``rules`` for the student ``files`` in ``student_dir`` (all files by default): module
+    rules that cover every file are blocked outright, the rest are guarded per file."""
     if not rules:
         return
     student = str(student_dir)
+    present = set(files) if files is not None else None
     module_rules: list[Rule] = []
+    blocked: list[Rule] = []
     for rule in rules:
-        if _is_module(rule.api):
-            module_rules.append(rule)
+        if rule.kind == "module":
+            if present is not None and present <= rule.files:
+                blocked.append(rule)
+            else:
+                module_rules.append(rule)
         else:
             _wrap_attribute(rule, student)
+    if blocked:
+        block_modules(blocked)
+    if not module_rules:
+        return
 
     real_import = builtins.__import__
     real_import_module = importlib.import_module
@@ -147,9 +257,9 @@ def _wrap_attribute(rule: Rule, student: str) -> None:
         return  # an API this installation does not have cannot be called either
 
     def guarded(*args: Any, **kwargs: Any) -> Any:
-        file = _caller_file(2, student)
-        if file is not None and file in rule.files:
-            raise ForbiddenAPIError(rule.message(file))
+        on_stack = _files_on_stack(student) & rule.files
+        if on_stack:
+            raise ForbiddenAPIError(rule.message(sorted(on_stack)[0]))
         return original(*args, **kwargs)
 
     guarded.__name__ = getattr(original, "__name__", attr)

@@ -67,8 +67,8 @@ def serve(settings: dict) -> int:
     in_fd, out_fd = int(settings["in_fd"]), int(settings["out_fd"])
     student_dir = Path(settings["student_dir"])
     apply_limits(settings.get("limits", {}))
-    guard.install([guard.Rule(api, files, reason) for api, files, reason in settings.get("forbidden", [])],
-                  student_dir)
+    guard.install([guard.Rule(*rule) for rule in settings.get("forbidden", [])], student_dir,
+                  files=[f"{m}.py" for m in settings["modules"]])
     os.chdir(student_dir)
     drivers_file = settings.get("drivers_file")
     server = Server(student_dir, settings["modules"], Path(drivers_file) if drivers_file else None)
