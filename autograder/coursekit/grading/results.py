@@ -9,6 +9,7 @@ the sum of the test scores, so the two can never disagree.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 import time
@@ -134,11 +135,36 @@ def fallback(message: str) -> dict:
     return {"score": 0, "output": clip(message), "tests": [], "extra_data": {"fallback": True}}
 
 
+def _finite(value: Any) -> bool:
+    return type(value) in (int, float) and math.isfinite(value)
+
+
+def _sane(rec: Any) -> str | None:
+    """What is wrong with a record's own values (a grader's mistake), or None."""
+    if not _finite(rec.points) or rec.points < 0:
+        return f"its points are {rec.points!r}"
+    if rec.visibility not in VISIBILITIES:
+        return f"its visibility is {rec.visibility!r}"
+    if rec.credit is not None and not (_finite(rec.credit) and 0 <= rec.credit <= 1):
+        return f"its partial credit is {rec.credit!r}"
+    return None
+
+
 def build(state: Any) -> dict:
     """Gradescope's results document from a run's :class:`~coursekit.grading.records.GradingState`:
-    every collected test in task order, its score (points × credit), and the run's extra data."""
+    every collected test in task order, its score (points × credit), and the run's extra data.
+
+    A bad value in one test (NaN points, an unknown visibility, credit out of range) fails that
+    test as a grader error, and a bad leaderboard value drops that entry: never the whole file."""
     tests = []
     for rec in state.ordered():
+        problem = _sane(rec)
+        if problem is not None:
+            rec.outcome, rec.grader_error, rec.credit = "failed", True, None
+            rec.output = (f"The grader hit an internal error on this test ({problem}); this is not your "
+                          "fault, and your course staff will look into it.")
+            rec.points = rec.points if _finite(rec.points) and rec.points >= 0 else 0.0
+            rec.visibility = rec.visibility if rec.visibility in VISIBILITIES else "visible"
         if rec.outcome == "passed":
             fraction = 1.0 if rec.credit is None else rec.credit
         elif rec.outcome == "failed":
@@ -179,8 +205,12 @@ def build(state: Any) -> dict:
     results = {"score": total, "tests": tests,
                "execution_time": round(time.monotonic() - state.started, 3),
                "output": "\n".join(state.notes), "extra_data": _extra_data(state)}
-    if state.leaderboard:
-        results["leaderboard"] = state.leaderboard
+    board = [e for e in state.leaderboard if isinstance(e.get("value"), str) or _finite(e.get("value"))]
+    if len(board) < len(state.leaderboard):
+        results["output"] = (results["output"] + "\nA leaderboard value was not a finite number and "
+                             "was left out; your course staff has been notified.").strip()
+    if board:
+        results["leaderboard"] = board
     return results
 
 
