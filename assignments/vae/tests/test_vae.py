@@ -57,6 +57,23 @@ def _state(seed: int | None = None, **biases: float) -> dict:
     return state
 
 
+#: What the drivers' error codes mean.
+DRIVER_ERRORS = {"not_a_module": "it is not a torch module (nn.Module)",
+                 "wrong_layers": "it does not have the stencil's layers (keep VAE.__init__ as given)",
+                 "bad_state": "its state_dict() is not a dict of tensors",
+                 "not_tensors": "it did not return float tensors",
+                 "wrong_shape": "it returned a result of the wrong shape",
+                 "no_graph": "autograd does not connect its result to its inputs (use torch operations "
+                             "only: no numpy, .item(), .detach() or torch.no_grad() on the way)"}
+
+
+def _expect_report(report: dict, what: str) -> dict:
+    """A gradient driver's report, or a failure saying why it has no result."""
+    error = report["error"]
+    expect_true(error is None, f"{what}: {DRIVER_ERRORS.get(error, error)}")
+    return report
+
+
 def _new_vae(submission, *sizes: int):
     """``vae.VAE(*sizes)``, made in the worker (the ``vae_new`` driver) and reached by a handle."""
     return submission.driver("vae_new", *sizes)
@@ -123,9 +140,8 @@ def test_reparameterize_broadcasts(submission):
 @pytest.mark.points(1)
 def test_reparameterize_gradients(submission):
     """reparameterize passes gradients: ∂z/∂mu = 1 and ∂z/∂logvar = σ · eps / 2"""
-    report = submission.driver("vae_input_gradients", "reparameterize", [MU, LOGVAR, EPS], [0, 1],
-                               [torch.ones(1, 2)])
-    expect_true(report["error"] is None, f"reparameterize's result cannot be differentiated: {report['error']}")
+    report = _expect_report(submission.driver("vae_input_gradients", "reparameterize", [MU, LOGVAR, EPS],
+                                              [0, 1], [torch.ones(1, 2)]), "reparameterize")
     d_mu, d_logvar = report["grads"]
     expect_true(d_mu is not None and d_logvar is not None, "no gradient reached mu or logvar")
     expect_close(d_mu, np.ones((1, 2), dtype=np.float32), "∂z/∂mu")
@@ -200,7 +216,7 @@ def test_vae_with_zero_weights(submission):
     """with zero weights, encode gives the heads' biases and decode the output bias (no sigmoid)"""
     model = _new_vae(submission)
     report = submission.driver("vae_load_weights", model, _state(enc_mu=0.5, enc_logvar=-1.0, dec_out=2.0))
-    expect_true(report["ok"], "could not load weights into VAE(): keep the stencil's __init__")
+    expect_true(report["ok"], f"could not load weights into VAE(): {DRIVER_ERRORS.get(report.get('error'))}")
     mu, logvar = _results(model.encode(_digits(3, 5)), 2, "encode")
     expect_close(mu, np.full((3, 8), 0.5, dtype=np.float32), "mu")
     expect_close(logvar, np.full((3, 8), -1.0, dtype=np.float32), "logvar")
@@ -244,9 +260,8 @@ def test_negative_elbo_gradient(submission):
     """negative_elbo is differentiable: ∂/∂(output bias) = mean over the batch of σ(0) − x = ½ − x̄"""
     x = _digits(6, 9)
     model = submission.driver("vae_stand_in", _state())
-    report = submission.driver("vae_parameter_gradients", model, "negative_elbo", [x, torch.randn(6, 8)],
-                               [torch.tensor(1.0)])
-    expect_true(report["error"] is None, f"negative_elbo's result cannot be differentiated: {report['error']}")
+    report = _expect_report(submission.driver("vae_parameter_gradients", model, "negative_elbo",
+                                              [x, torch.randn(6, 8)], [torch.tensor(1.0)]), "negative_elbo")
     grad = report["grads"]["dec_out.bias"]
     expect_true(grad is not None, "no gradient reached the decoder's output bias")
     expect_close(grad, (0.5 - x.mean(dim=0)).numpy(), "∂loss/∂(dec_out.bias)")
@@ -302,7 +317,8 @@ def test_iwae_is_reproducible(submission):
 def _trained_state(submission, epochs: int, seed: int = 0) -> dict:
     model = submission.vae.train_vae(_digits(64, 14), epochs=epochs, seed=seed)
     report = submission.driver("vae_weights", model)
-    expect_true(report["ok"], f"could not read the returned model's weights: {report.get('error')}")
+    expect_true(report["ok"], f"could not read the returned model's weights: "
+                              f"{DRIVER_ERRORS.get(report.get('error'))}")
     return {k: v.detach() for k, v in report["state"].items()}
 
 
