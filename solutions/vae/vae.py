@@ -169,7 +169,8 @@ def iwae_bound(model: nn.Module, x: torch.Tensor, k: int, seed: int = 0) -> torc
     computed in log space as logsumexp_i(log w_i) − log k (``torch.logsumexp``; exponentiating
     log w ≈ −30 would underflow), with the Gaussian log-densities in full:
 
-        log p(z) = −½ Σ_j (z_j² + log 2π),  log q(z | x) = −½ Σ_j ((z_j − mu_j)² / σ_j² + logvar_j + log 2π).
+        log p(z)     = −½ Σ_j (z_j² + log 2π),
+        log q(z | x) = −½ Σ_j ((z_j − mu_j)² / σ_j² + logvar_j + log 2π).
 
     The noise is ``eps = torch.randn((k, N, z_dim), generator=torch.Generator().manual_seed(seed))``,
     drawn once (sample i of row n is ``z_i = reparameterize(mu_n, logvar_n, eps[i, n])``) and the

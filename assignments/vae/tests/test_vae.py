@@ -7,10 +7,11 @@ inputs, check gradients and the bounds' properties, and train your VAE on the bi
 
 Your code runs in a separate process: arguments reach it as copies and results come back as plain
 tensors and Python values; a model stays there and is reached through a handle. The course's public
-drivers run beside your code and return data: ``vae_new`` makes your ``VAE(...)``, ``vae_stand_in`` builds the course's own VAE with
-given weights (tests of tasks 5, 6 and 8 pass it to your functions instead of your ``VAE``, so each
-task is tested on its own), ``vae_load_weights`` and ``vae_weights`` copy weights into and out of
-your VAE, and ``vae_input_gradients`` and ``vae_parameter_gradients`` run your code with autograd.
+drivers run beside your code and return data: ``vae_new`` makes your ``VAE(...)``,
+``vae_stand_in`` builds the course's own VAE with given weights (tests of tasks 5, 6 and 8 pass it
+to your functions instead of your ``VAE``, so each task is tested on its own), ``vae_load_weights``
+and ``vae_weights`` copy weights into and out of your VAE, and ``vae_input_gradients`` and
+``vae_parameter_gradients`` run your code with autograd.
 """
 
 from __future__ import annotations
@@ -174,7 +175,7 @@ def test_bernoulli_by_hand(submission):
 @pytest.mark.task(3)
 @pytest.mark.points(1)
 def test_bernoulli_large_logits(submission):
-    """bernoulli_log_likelihood is finite at logits of ±1e4: 0 when they agree with x, −1e4 when one does not"""
+    """bernoulli_log_likelihood is finite at logits of ±1e4: 0 when they agree with x, else −1e4 each"""
     x = torch.tensor([[1.0, 0.0], [1.0, 0.0]])
     logits = torch.tensor([[1e4, -1e4], [-1e4, -1e4]])
     got = submission.vae.bernoulli_log_likelihood(x, logits)
@@ -257,7 +258,7 @@ def test_negative_elbo_beta_by_hand(submission):
 @pytest.mark.task(5)
 @pytest.mark.points(1)
 def test_negative_elbo_gradient(submission):
-    """negative_elbo is differentiable: ∂/∂(output bias) = mean over the batch of σ(0) − x = ½ − x̄"""
+    """negative_elbo is differentiable: ∂/∂(output bias) = batch mean of σ(0) − x = ½ − x̄"""
     x = _digits(6, 9)
     model = submission.driver("vae_stand_in", _state())
     report = _expect_report(submission.driver("vae_parameter_gradients", model, "negative_elbo",
@@ -305,8 +306,8 @@ def test_iwae_is_reproducible(submission):
     """iwae_bound gives the same values for the same seed and different ones for another seed"""
     model = submission.driver("vae_stand_in", _state(seed=2))
     x = _digits(5, 13)
-    first, again, other = (_float32(submission.vae.iwae_bound(model, x, 4, seed=s), "iwae_bound's result", (5,))
-                           for s in (3, 3, 4))
+    first, again, other = (_float32(submission.vae.iwae_bound(model, x, 4, seed=s), "iwae_bound's result",
+                                    (5,)) for s in (3, 3, 4))
     expect_equal(again, first, "a second call with the same seed")
     expect_true(not np.array_equal(first, other), "iwae_bound gives the same values for seeds 3 and 4")
 
@@ -348,7 +349,8 @@ def test_train_is_reproducible(submission):
     """train_vae with the same seed gives the same weights, another seed different ones"""
     first, again, other = (_trained_state(submission, 1, seed) for seed in (0, 0, 1))
     expect_true(all(torch.equal(first[k], again[k]) for k in first), "two runs with seed 0 differ")
-    expect_true(any(not torch.equal(first[k], other[k]) for k in first), "seeds 0 and 1 give the same weights")
+    expect_true(any(not torch.equal(first[k], other[k]) for k in first),
+                "seeds 0 and 1 give the same weights")
 
 
 # --- Task 8: sample and interpolate ----------------------------------------------------------------

@@ -28,7 +28,8 @@ def _sample_check(submission, case, what):
     state = stand_in_state(w_seed, sizes)
     got = submission.vae.sample(stand_in(submission, state, sizes), n, seed=seed)
     arr = expect_float32(got, f"{what}: sample", (n, sizes[0]))
-    expect_true(bool(np.all((arr >= 0) & (arr <= 1))), f"{what}: sample's values are not probabilities in [0, 1]")
+    expect_true(bool(np.all((arr >= 0) & (arr <= 1))),
+                f"{what}: sample's values are not probabilities in [0, 1]")
     expect_values(arr, _want_samples(state, sizes, n, seed), f"{what}: the pixel probabilities")
     return arr
 

@@ -40,15 +40,17 @@ EVAL_SEED = 760_313
 
 def _weights(submission, model) -> dict:
     report = submission.driver("vae_weights", model)
+    code = report.get("error") if isinstance(report, dict) else None
     expect_true(isinstance(report, dict) and report.get("ok") is True,
-                "train_vae's model " + driver_error(report.get("error") if isinstance(report, dict) else None))
+                "train_vae's model " + driver_error(code))
     state = {k: expect_array(v, f"the trained parameter {k}", dtype_kind="f").astype(np.float64)
              for k, v in report["state"].items()}
     want = oracle.state_shapes(*DEFAULT_SIZES)
     expect_true(set(state) == set(want) and all(state[k].shape == want[k] for k in want),
                 "train_vae must return VAE() with the default sizes and the stencil's layers only "
                 "(its parameters and buffers differ from them)")
-    expect_true(all(np.all(np.isfinite(v)) for v in state.values()), "the trained weights contain NaN or infinity")
+    expect_true(all(np.all(np.isfinite(v)) for v in state.values()),
+                "the trained weights contain NaN or infinity")
     return state
 
 

@@ -161,7 +161,7 @@ def bernoulli_log_likelihood(x: np.ndarray, logits: np.ndarray) -> np.ndarray:
 
 
 def bernoulli_grad(x: np.ndarray, logits: np.ndarray, upstream: np.ndarray) -> np.ndarray:
-    """Autograd of ``Σ log p(x | l) · upstream`` with respect to the logits: ``(x − σ(l)) · upstream``."""
+    """Autograd of ``Σ log p(x | l) · upstream`` with respect to the logits: ``(x − σ(l)) · up``."""
     lt = _t(logits, True)
     (_log_likelihood(_t(x), lt) * _t(upstream)).sum().backward()
     return lt.grad.numpy().copy()
