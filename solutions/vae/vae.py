@@ -37,7 +37,8 @@ LOG_2PI = math.log(2.0 * math.pi)
 def kl_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL(q ‖ p) between q = N(mu, diag(exp(logvar))) and p = N(0, I), one value per row.
 
-    In closed form, summed (not averaged) over the Z latent dimensions:
+    In closed form (Kingma & Welling 2014, appendix B), summed (not averaged) over the Z latent
+    dimensions:
 
         KL_n = ½ Σ_j ( exp(logvar_nj) + mu_nj² − 1 − logvar_nj ).
 

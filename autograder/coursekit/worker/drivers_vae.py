@@ -23,14 +23,6 @@ from __future__ import annotations
 from typing import Any, Callable
 
 MODULE = "vae"
-#: The stencil's layers: name -> (input size, output size) as a function of (x_dim, z_dim, hidden).
-LAYERS = {
-    "enc_hidden": lambda x, z, h: (x, h),
-    "enc_mu": lambda x, z, h: (h, z),
-    "enc_logvar": lambda x, z, h: (h, z),
-    "dec_hidden": lambda x, z, h: (z, h),
-    "dec_out": lambda x, z, h: (h, x),
-}
 
 #: What a driver may report instead of a result (the grader has its own wording for each).
 ERRORS = ("not_a_module", "wrong_layers", "bad_state", "not_tensors", "wrong_shape", "no_graph")
