@@ -167,6 +167,6 @@ def test_iwae_increases_with_k(submission):
     # The bounds lie between the ELBO and log p(x); a single sample may fall below the ELBO, but not
     # by as much as the whole gap between the two (which would not be an estimate of either).
     expect_true(all(m >= 2 * elbo - log_px for m in means) and means[-1] >= elbo,
-                "the bound is, on average, far below the ELBO for some k")
+                f"the bound is, on average, far below the ELBO for some k ({USES_HELPERS})")
     if not all(a < b for a, b in zip(means, means[1:])):
         raise GradeFailure("the bound does not increase on average from k = 1 to 4 to 32")
