@@ -26,12 +26,13 @@ def env_paths(name: str) -> list[Path]:
 
 
 def worker_groups(week: Any, files: dict[str, bytes], kinds: dict[str, str]) -> list[list[str]]:
-    """The student files grouped by the modules forbidden to them: each group runs in a worker of
-    its own, where those modules cannot be loaded at all (a numpy-only ``conv.py`` apart from a
+    """The student files grouped by the packages forbidden to them: each group runs in a worker of
+    its own, where those packages cannot be loaded at all (a numpy-only ``conv.py`` apart from a
     torch ``cnn.py``, so ``conv.py`` cannot reach torch through ``cnn``)."""
     groups: dict[frozenset, list[str]] = {}
     for name in files:
-        blocked = frozenset(f.api for f in week.forbidden_for(name) if kinds[f.api] == "module")
+        blocked = frozenset(f.api for f in week.forbidden_for(name)
+                            if kinds[f.api] == "module" and "." not in f.api)
         groups.setdefault(blocked, []).append(name)
     return list(groups.values())
 

@@ -127,6 +127,8 @@ def package_folders(modules: list[str]) -> list[Path]:
 
     found = []
     for name in modules:
+        if name.split(".")[0] == "coursekit":
+            continue  # the worker runs its own copy of the course package
         try:
             spec = importlib.util.find_spec(name)
         except (ImportError, ValueError):

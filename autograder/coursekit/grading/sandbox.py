@@ -77,6 +77,7 @@ class WorkerChannel:
         self.user = self._held.account if self._held else None
         self.isolation = isolation.choose(self.root_mode)
         self.worker_pid: int | None = None
+        self.failed_starts = 0
         self.base = Path(tempfile.mkdtemp(prefix="coursekit-sandbox-"))
         self.base.chmod(0o755)
         self.runtime = runtime_copy(self.base / "runtime", settings.drivers)
@@ -119,7 +120,7 @@ class WorkerChannel:
             hidden = [*self.settings.secret_paths, *self.settings.hidden_paths]
             files = set(self.settings.student_files)
             blocked = [api for api, rule_files, _, kind in self.settings.forbidden
-                       if kind == "module" and files <= set(rule_files)]
+                       if kind == "module" and "." not in api and files <= set(rule_files)]
             return isolation.wrap(command, uid=self.user.pw_uid, gid=self.user.pw_gid, writable=writable,
                                   readable=readable, hidden=hidden,
                                   blocked=isolation.package_folders(blocked)), {}
@@ -204,7 +205,9 @@ class WorkerChannel:
             self.reader.read(deadline)
         except protocol.ProtocolError as e:
             self._fail(f"did not start: {e}")
+            self.failed_starts += 1
             raise WorkerFailure("startup", "the worker process could not start") from None
+        self.failed_starts = 0
         self.worker_pid = self._find_worker()
 
     def _find_worker(self) -> int:
@@ -222,6 +225,8 @@ class WorkerChannel:
         if self.proc is not None and self.proc.poll() is not None:
             self._fail(f"found dead before a request ({self._stop()})")  # died after its last reply
         if self.proc is None:
+            if self.failed_starts >= 2:  # it will not start: say so at once instead of waiting again
+                raise WorkerFailure("startup", "the worker process could not start")
             self.start()
         limit = timeout if timeout is not None else 3600.0
         clock = ChargedClock(self.worker_pid or self.proc.pid)

@@ -1,13 +1,14 @@
 """Forbidden APIs made unusable in the worker, installed before any student code loads.
 
-- A forbidden *module* for every student file of a worker (``torch`` for a numpy-only file, which
+- A forbidden *package* for every student file of a worker (``torch`` for a numpy-only file, which
   the grader runs in a worker of its own) cannot be loaded at all, however it is spelled: an audit
   hook (``sys.addaudithook``, which nothing can remove) refuses every import of the module or its
   submodules by name (computed names and ``importlib`` included) and every opening or ``dlopen`` of
   a file inside its package folder (a symlinked or copied package included). Under the namespaces
   of ``grading.isolation`` the package folder is also hidden from the worker altogether.
-- A forbidden module for only some files of a process (the in-process mode students debug in) is
-  bound, in those files, to a stand-in whose use raises :class:`ForbiddenAPIError`.
+- A forbidden module for only some files of a process (the in-process mode students debug in), or
+  a forbidden submodule of a package the worker's libraries use themselves (``torch.distributions``)
+  is bound, in the files that forbid it, to a stand-in whose use raises :class:`ForbiddenAPIError`.
 - A forbidden *attribute* (``torch.nn.functional.conv2d``, ``torch.nn.LSTM``) is wrapped so that a
   call made while any frame of a file that forbids it is on the stack raises, so a helper in an
   allowed file, or a re-export through another student module, reaches it no more than a direct call.
@@ -92,10 +93,12 @@ class _StandIns:
     whose use raises; the real package is never loaded (and the audit hook refuses its files even
     if this finder is removed from ``sys.meta_path``)."""
 
-    def __init__(self, rules: dict[str, Rule]):
-        self.rules = rules
+    def __init__(self, rules: dict[str, Rule], exempt: set[str] = frozenset()):
+        self.rules, self.exempt = rules, exempt
 
     def _rule(self, name: str) -> Rule | None:
+        if name in self.exempt:
+            return None
         for api, rule in self.rules.items():
             if name == api or name.startswith(api + "."):
                 return rule
@@ -133,6 +136,10 @@ def block_modules(rules: list[Rule]) -> None:
     import importlib.util
     import os
 
+    # The worker's own modules (its runtime copy of coursekit) stay: a rule naming them can only
+    # mean the parts of the course package a worker does not have anyway.
+    runtime = {name for name, module in sys.modules.items() if name == "coursekit" or name.startswith("coursekit.")}
+    rules = [r for r in rules if r.api not in runtime]
     by_name = {r.api: r for r in rules}
     folders: list[tuple[str, str]] = []  # (package folder or file, module name)
     for name in by_name:
@@ -140,14 +147,16 @@ def block_modules(rules: list[Rule]) -> None:
             spec = importlib.util.find_spec(name)  # imports parent packages, never ``name`` itself
         except (ImportError, ValueError):
             spec = None  # not installed: nothing to load, the stand-in answers
+        if name.split(".")[0] in {r.split(".")[0] for r in runtime}:
+            continue  # the course package: its files are the worker's own
         if spec is not None and spec.submodule_search_locations:
             folders += [(os.path.realpath(p) + os.sep, name) for p in spec.submodule_search_locations]
         elif spec is not None and spec.origin:
             folders.append((os.path.realpath(spec.origin), name))
     for loaded in list(sys.modules):
-        if any(loaded == n or loaded.startswith(n + ".") for n in by_name):
+        if loaded not in runtime and any(loaded == n or loaded.startswith(n + ".") for n in by_name):
             del sys.modules[loaded]
-    sys.meta_path.insert(0, _StandIns(by_name))
+    sys.meta_path.insert(0, _StandIns(by_name, runtime))
 
     def hook(event: str, args: tuple) -> None:
         if event in ("open", "ctypes.dlopen", "os.listdir", "os.scandir") and folders and args:
@@ -188,7 +197,10 @@ def install(rules: list[Rule], student_dir: Path, files: list[str] | None = None
     blocked: list[Rule] = []
     for rule in rules:
         if rule.kind == "module":
-            if present is not None and present <= rule.files:
+            # A whole package no file of this worker may use is blocked outright; a submodule of a
+            # package the worker's libraries use (torch.distributions, which torch.optim reaches
+            # internally) only for the files that may not use it.
+            if present is not None and present <= rule.files and "." not in rule.api:
                 blocked.append(rule)
             else:
                 module_rules.append(rule)

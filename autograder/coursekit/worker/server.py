@@ -105,7 +105,10 @@ class Server:
                 return {"callable": True}
             return {"value": value}
         if op == "call_method":
-            method = getattr(self._target(header), str(header.get("name")))
+            target, name = self._target(header), str(header.get("name"))
+            # Calling a handle calls the object itself: a class handle (an nn.Module subclass, whose
+            # unbound __call__ would miss its self) constructs an instance.
+            method = target if name == "__call__" else getattr(target, name)
             return method(*arg("args", {"t": "list", "v": []}), **arg("kwargs", {"t": "dict", "v": []}))
         if op == "setattr":
             setattr(self._target(header), str(header.get("name")), arg("value"))

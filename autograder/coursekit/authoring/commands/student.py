@@ -145,6 +145,7 @@ def contents(repo: Repo, week: WeekConfig) -> dict[str, bytes]:
     files["README.md"] = repo.handout(week.name).read_bytes()
     files.update(files_under(repo.public_tests(week.name), "tests"))
     files.update(engine_files("coursekit"))
+    files.update(files_under(repo.datasets, "datasets"))  # what coursekit.data loads (the handouts say so)
     files["week.toml"] = repo.config_path(week.name).read_bytes()
     if repo.drivers(week.name).is_file():
         files["drivers.py"] = repo.drivers(week.name).read_bytes()
