@@ -7,6 +7,7 @@ scikit-learn) is a TA command and is not imported here.
 from .digits import load_digits, load_digits_images
 from .files import ChecksumError, DatasetError, datasets_root
 from .synthetic import noisy_blobs, separable_blobs, spirals, xor
+from .toy2d import moons, swiss_roll
 
 __all__ = [
     "ChecksumError",
@@ -14,8 +15,10 @@ __all__ = [
     "datasets_root",
     "load_digits",
     "load_digits_images",
+    "moons",
     "noisy_blobs",
     "separable_blobs",
     "spirals",
+    "swiss_roll",
     "xor",
 ]
