@@ -84,7 +84,7 @@ def install(rules: list[Rule], student_dir: Path) -> None:
     student = str(student_dir)
     module_rules: list[Rule] = []
     for rule in rules:
-        if _is_module(rule.api):
+        if "." not in rule.api or _is_module(rule.api):  # a top-level name is a module, installed or not
             module_rules.append(rule)
         else:
             _wrap_attribute(rule, student)
