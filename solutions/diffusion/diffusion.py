@@ -83,8 +83,10 @@ def posterior_mean_variance(x0: torch.Tensor, xt: torch.Tensor, t: torch.Tensor,
         mean = √ᾱ_{t−1} β_t / (1 − ᾱ_t) · x0  +  √α_t (1 − ᾱ_{t−1}) / (1 − ᾱ_t) · xt
         var  = β̃_t = (1 − ᾱ_{t−1}) / (1 − ᾱ_t) · β_t
 
-    with ᾱ_{−1} = 1, so at t = 0 the mean is x0 and the variance 0. x0 and xt (N, D); t (N,) int64.
-    Returns ``(mean, var)``, both (N, D) in xt's dtype (var repeats each row's β̃_t along D).
+    with ᾱ_{−1} = 1, so at t = 0 the mean is x0 and the variance 0 (``alpha_bar[t - 1]`` at t = 0
+    would be Python's last element). ᾱ comes from betas (alpha_bars, task 1). x0 and xt (N, D);
+    t (N,) int64. Returns ``(mean, var)``, both (N, D) in xt's dtype (var repeats each row's β̃_t
+    along D).
     """
     ### BEGIN SOLUTION
     ab = alpha_bars(betas)
@@ -169,9 +171,9 @@ def p_sample_step(model: nn.Module, xt: torch.Tensor, t: int, betas: torch.Tenso
 
         mean = (xt − β_t / √(1 − ᾱ_t) · ε) / √α_t,      x_{t−1} = mean + √β̃_t · noise,
 
-    the posterior mean at the predicted x_0 (not clipped) and β̃_t of posterior_mean_variance. At
-    t = 0 the result is the mean: no noise. xt and noise (N, D). Returns (N, D) in xt's dtype.
-    Call the model once, without gradients.
+    the posterior mean at the predicted x_0 (not clipped) and β̃_t of posterior_mean_variance, with
+    ᾱ from betas (alpha_bars, task 1). At t = 0 the result is the mean: no noise. xt and noise
+    (N, D). Returns (N, D) in xt's dtype. Call the model once, without gradients.
     """
     ### BEGIN SOLUTION
     ab = alpha_bars(betas)
@@ -214,12 +216,16 @@ def train_diffusion(X: torch.Tensor, steps: int = 3000, T: int = 100, seed: int 
     Each step draws a mini-batch of rows, fresh timesteps uniform in 0 … T−1 and fresh standard
     normal noise, and takes one optimizer step on diffusion_loss. All randomness comes from
     ``torch.manual_seed(seed)`` (or a generator seeded with it), so a run is reproducible. Choose
-    the schedule (its ᾱ_{T−1} must be close to 0: sampling starts from pure noise) and return it.
+    the schedule (its ᾱ_{T−1} must be close to 0, since sampling starts from pure noise: the cosine
+    schedule, or the linear one with both ends scaled by 1000 / T) and return it. What works:
+    mini-batches of 256 rows, Adam with a learning rate of 2e-3 falling to 0 along a cosine.
 
-    The grader calls ``train_diffusion(X, steps=3000, T=100, seed=0)`` on 4,000 moons points and
-    runs the reverse process itself with the returned model's weights and schedule.
+    The grader calls ``train_diffusion(X, steps=3000, T=100, seed=0)`` on 4,000 moons points, reads
+    the returned model's weights and runs the reverse process itself: the handout's Denoiser
+    architecture on those weights, fed with your timestep_embedding, and your schedule.
 
-    Returns ``(model, betas)``: the trained Denoiser(D) in evaluation mode and its (T,) float64 β.
+    Returns ``(model, betas)``: the trained Denoiser(D) (another ``hidden`` is allowed) in evaluation
+    mode, and its (T,) float64 β, every β strictly between 0 and 1.
     """
     ### BEGIN SOLUTION
     X = torch.as_tensor(X, dtype=torch.float32)

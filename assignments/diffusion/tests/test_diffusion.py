@@ -24,6 +24,10 @@ from coursekit.checks import expect_array, expect_close, expect_equal, expect_tr
 from coursekit.data import moons
 
 F64 = torch.float64
+# Where a function builds on another task, its failures say so.
+NEEDS_ALPHA_BARS = " (this needs ᾱ from β: if you use your alpha_bars and task 1 fails too, fix it first)"
+USES_Q_SAMPLE = " (diffusion_loss noises x0 with your q_sample: if task 2 fails too, fix it first)"
+USES_P_SAMPLE_STEP = " (sample runs your p_sample_step: if task 7 fails too, fix it first)"
 
 
 def t64(values) -> torch.Tensor:
@@ -49,6 +53,19 @@ def with_stand_in(submission, function: str, params: dict, *args, **kwargs):
 def expect_float64(got, what: str, shape: tuple) -> None:
     expect_array(got, what, shape=shape, dtype_kind="f")
     expect_true(got.dtype == F64, f"{what} must be float64", f"got dtype {got.dtype}")
+
+
+def results(got, count: int, what: str) -> tuple:
+    """``got`` must be a tuple of ``count`` values (what ``what`` returns)."""
+    expect_true(type(got) is tuple and len(got) == count, f"{what} must return a tuple of {count} values",
+                f"got {got!r:.200}")
+    return got
+
+
+def module(submission, obj, what: str):
+    """``obj`` must be a torch module (a handle to it); returns it."""
+    expect_true(submission.driver("is_module", obj) is True, f"{what} must be a torch module (an nn.Module)")
+    return obj
 
 
 # --- Task 1: schedules ----------------------------------------------------------------------
@@ -78,6 +95,7 @@ def test_cosine_schedule_first_step(submission):
 def test_cosine_schedule_is_clipped(submission):
     """cosine_beta_schedule(10) clips the last β (which would be 1) at 0.999"""
     got = submission.diffusion.cosine_beta_schedule(10)
+    expect_float64(got, "the cosine schedule", (10,))
     expect_close(got[-1:], t64([0.999]), "the last β of cosine_beta_schedule(10)")
 
 
@@ -134,8 +152,8 @@ BETAS = t64([0.1, 0.5])  # ᾱ = [0.9, 0.45]
 def test_posterior_shapes(submission):
     """posterior_mean_variance returns (mean, var), both (N, D) float64"""
     x0, xt = torch.ones((3, 2), dtype=F64), torch.zeros((3, 2), dtype=F64)
-    got = submission.diffusion.posterior_mean_variance(x0, xt, steps([0, 1, 1]), BETAS)
-    expect_true(type(got) is tuple and len(got) == 2, "posterior_mean_variance must return (mean, var)")
+    got = results(submission.diffusion.posterior_mean_variance(x0, xt, steps([0, 1, 1]), BETAS), 2,
+                  "posterior_mean_variance")
     expect_float64(got[0], "mean", (3, 2))
     expect_float64(got[1], "var", (3, 2))
 
@@ -145,9 +163,10 @@ def test_posterior_shapes(submission):
 def test_posterior_at_t0(submission):
     """at t = 0 (ᾱ_(-1) = 1) the posterior mean is x0 and the variance 0"""
     x0, xt = t64([[1.0, -2.0]]), t64([[3.0, 4.0]])
-    mean, var = submission.diffusion.posterior_mean_variance(x0, xt, steps([0]), BETAS)
-    expect_close(mean, x0, "mean at t = 0")
-    expect_close(var, t64([[0.0, 0.0]]), "var at t = 0")
+    mean, var = results(submission.diffusion.posterior_mean_variance(x0, xt, steps([0]), BETAS), 2,
+                        "posterior_mean_variance")
+    expect_close(mean, x0, "mean at t = 0" + NEEDS_ALPHA_BARS)
+    expect_close(var, t64([[0.0, 0.0]]), "var at t = 0" + NEEDS_ALPHA_BARS)
 
 
 @pytest.mark.task(3)
@@ -155,10 +174,11 @@ def test_posterior_at_t0(submission):
 def test_posterior_small_example(submission):
     """posterior_mean_variance at t = 1 with β = [0.1, 0.5]: the coefficients by hand"""
     x0, xt = t64([[1.0, 0.0]]), t64([[0.0, 1.0]])
-    mean, var = submission.diffusion.posterior_mean_variance(x0, xt, steps([1]), BETAS)
+    mean, var = results(submission.diffusion.posterior_mean_variance(x0, xt, steps([1]), BETAS), 2,
+                        "posterior_mean_variance")
     # √ᾱ_0 β_1 / (1 − ᾱ_1) on x0; √α_1 (1 − ᾱ_0) / (1 − ᾱ_1) on x_t; β̃_1 = (1 − ᾱ_0) β_1 / (1 − ᾱ_1).
-    expect_close(mean, t64([[math.sqrt(0.9) * 0.5 / 0.55, math.sqrt(0.5) * 0.1 / 0.55]]), "mean at t = 1")
-    expect_close(var, t64([[0.05 / 0.55, 0.05 / 0.55]]), "var at t = 1")
+    expect_close(mean, t64([[math.sqrt(0.9) * 0.5 / 0.55, math.sqrt(0.5) * 0.1 / 0.55]]), "mean at t = 1" + NEEDS_ALPHA_BARS)
+    expect_close(var, t64([[0.05 / 0.55, 0.05 / 0.55]]), "var at t = 1" + NEEDS_ALPHA_BARS)
 
 
 # --- Task 4: timestep_embedding -------------------------------------------------------------
@@ -202,7 +222,7 @@ DENOISER_SHAPES = {"net.0.weight": (32, 34), "net.0.bias": (32,), "net.2.weight"
 @pytest.mark.points(1)
 def test_denoiser_output_shape(submission):
     """Denoiser(2, 32) maps 5 points (5, 2) float32 and their timesteps to (5, 2) float32"""
-    model = submission.diffusion.Denoiser(2, 32)
+    model = module(submission, submission.diffusion.Denoiser(2, 32), "Denoiser(2, 32)")
     got = submission.driver("denoiser_output", model, torch.randn((5, 2)), steps([0, 1, 2, 50, 99]))
     expect_array(got, "the predicted noise", shape=(5, 2), dtype_kind="f")
     expect_true(got.dtype == torch.float32, "the predicted noise must be float32", f"got dtype {got.dtype}")
@@ -212,7 +232,7 @@ def test_denoiser_output_shape(submission):
 @pytest.mark.points(1)
 def test_denoiser_parameter_names(submission):
     """Denoiser(2, 32)'s state dict has the handout's names and shapes (net.0 … net.6)"""
-    state = submission.driver("state_dict", submission.diffusion.Denoiser(2, 32))
+    state = submission.driver("state_dict", module(submission, submission.diffusion.Denoiser(2, 32), "Denoiser(2, 32)"))
     expect_equal(sorted(state), sorted(DENOISER_SHAPES), "the state dict's names")
     for name, shape in DENOISER_SHAPES.items():
         expect_array(state[name], name, shape=shape)
@@ -223,7 +243,7 @@ def test_denoiser_parameter_names(submission):
 def test_denoiser_depends_on_time(submission):
     """Denoiser's output for the same point differs between two timesteps"""
     submission.driver("set_seed", 0)
-    model = submission.diffusion.Denoiser(2, 32)
+    model = module(submission, submission.diffusion.Denoiser(2, 32), "Denoiser(2, 32)")
     got = submission.driver("denoiser_output", model, torch.ones((2, 2)), steps([3, 60]))
     expect_array(got, "the predicted noise", shape=(2, 2), dtype_kind="f")
     expect_true(not torch.equal(got[0], got[1]), "the output does not depend on t: feed timestep_embedding "
@@ -253,7 +273,7 @@ def test_loss_is_a_scalar_tensor(submission):
 @pytest.mark.points(1)
 def test_loss_of_a_zero_model(submission):
     """with a model that predicts 0, the loss is the mean of ε²: (1 + 4 + 9 + 0) / 4 = 3.5"""
-    expect_close(_loss(submission, stand_in())["loss"], torch.tensor(3.5, dtype=F64), "the loss")
+    expect_close(_loss(submission, stand_in())["loss"], torch.tensor(3.5, dtype=F64), "the loss" + USES_Q_SAMPLE)
 
 
 @pytest.mark.task(6)
@@ -284,7 +304,7 @@ def test_step_shape_and_dtype(submission):
 def test_step_at_t0_has_no_noise(submission):
     """p_sample_step at t = 0 with a model that predicts 0: x_t / √α_0, no noise"""
     got = with_stand_in(submission, "p_sample_step", stand_in(), XT, 0, BETAS, Z)
-    expect_close(got, XT / math.sqrt(0.9), "x_(t-1) at t = 0")
+    expect_close(got, XT / math.sqrt(0.9), "x_(t-1) at t = 0" + NEEDS_ALPHA_BARS)
 
 
 @pytest.mark.task(7)
@@ -292,7 +312,7 @@ def test_step_at_t0_has_no_noise(submission):
 def test_step_small_example(submission):
     """p_sample_step at t = 1 with a model that predicts 0: x_t / √α_1 + √β̃_1 · noise"""
     got = with_stand_in(submission, "p_sample_step", stand_in(), XT, 1, BETAS, Z)
-    expect_close(got, XT / math.sqrt(0.5) + math.sqrt(0.05 / 0.55) * Z, "x_(t-1) at t = 1")
+    expect_close(got, XT / math.sqrt(0.5) + math.sqrt(0.05 / 0.55) * Z, "x_(t-1) at t = 1" + NEEDS_ALPHA_BARS)
 
 
 @pytest.mark.task(7)
@@ -301,7 +321,7 @@ def test_step_uses_the_model(submission):
     """p_sample_step subtracts β_t / √(1 − ᾱ_t) · ε̂ (ε̂ = (1, 0) here) before dividing by √α_t"""
     got = with_stand_in(submission, "p_sample_step", stand_in(bias=[1.0, 0.0]), XT, 0, BETAS, Z)
     eps = t64([[1.0, 0.0], [1.0, 0.0]])
-    expect_close(got, (XT - 0.1 / math.sqrt(0.1) * eps) / math.sqrt(0.9), "x_(t-1) at t = 0")
+    expect_close(got, (XT - 0.1 / math.sqrt(0.1) * eps) / math.sqrt(0.9), "x_(t-1) at t = 0" + NEEDS_ALPHA_BARS)
 
 
 # --- Task 8: ddim_step ----------------------------------------------------------------------
@@ -358,7 +378,8 @@ def test_sample_is_seeded(submission):
     first = with_stand_in(submission, "sample", stand_in(), 5, betas, seed=3)
     again = with_stand_in(submission, "sample", stand_in(), 5, betas, seed=3)
     expect_array(first, "the samples", shape=(5, 2), dtype_kind="f")
-    expect_true(torch.equal(first, again), "two calls with seed 3 gave different points")
+    expect_true(bool(torch.isfinite(first).all()), "the samples contain NaN or infinity" + USES_P_SAMPLE_STEP)
+    expect_true(torch.equal(first, again), "two calls with seed 3 gave different points" + USES_P_SAMPLE_STEP)
 
 
 # --- Task 10: train_diffusion ---------------------------------------------------------------
@@ -368,14 +389,14 @@ def test_sample_is_seeded(submission):
 def small_run(submission):
     """A short training run: 20 steps, T = 10, on 64 moons."""
     X, _ = moons(64, seed=1)
-    return submission.diffusion.train_diffusion(torch.from_numpy(X).float(), steps=20, T=10, seed=0)
+    return results(submission.diffusion.train_diffusion(torch.from_numpy(X).float(), steps=20, T=10, seed=0), 2,
+                   "train_diffusion")
 
 
 @pytest.mark.task(10)
 @pytest.mark.points(1)
 def test_train_returns_model_and_betas(small_run):
     """train_diffusion returns (model, betas) with betas (T,) float64"""
-    expect_true(type(small_run) is tuple and len(small_run) == 2, "train_diffusion must return (model, betas)")
     expect_float64(small_run[1], "betas", (10,))
 
 
@@ -383,7 +404,8 @@ def test_train_returns_model_and_betas(small_run):
 @pytest.mark.points(1)
 def test_trained_model_predicts_noise(submission, small_run):
     """the trained model maps 5 points and timesteps to (5, 2) predicted noise"""
-    got = submission.driver("denoiser_output", small_run[0], torch.randn((5, 2)), steps([0, 2, 4, 6, 9]))
+    model = module(submission, small_run[0], "the trained model")
+    got = submission.driver("denoiser_output", model, torch.randn((5, 2)), steps([0, 2, 4, 6, 9]))
     expect_array(got, "the predicted noise", shape=(5, 2), dtype_kind="f")
 
 
@@ -391,5 +413,5 @@ def test_trained_model_predicts_noise(submission, small_run):
 @pytest.mark.points(1)
 def test_trained_model_is_a_denoiser(submission, small_run):
     """the trained model is a Denoiser for 2-D points (its state dict has the handout's names)"""
-    state = submission.driver("state_dict", small_run[0])
+    state = submission.driver("state_dict", module(submission, small_run[0], "the trained model"))
     expect_equal(sorted(state), sorted(DENOISER_SHAPES), "the trained model's state dict names")

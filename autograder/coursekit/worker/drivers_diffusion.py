@@ -73,10 +73,20 @@ def stand_in_loss(server: Any, module: str, params: dict, x0: Any, t: Any, noise
     return {"loss": loss.detach() if isinstance(loss, torch.Tensor) else loss, "grads": grads}
 
 
-def denoiser_output(server: Any, model: Any, xt: Any, t: Any) -> Any:
-    """``model(xt, t)`` in evaluation mode without gradients (a student's ``Denoiser``)."""
+def is_module(server: Any, obj: Any) -> bool:
+    """Whether a student object is a torch module (so that module drivers may be used on it)."""
     import torch
 
+    return isinstance(obj, torch.nn.Module)
+
+
+def denoiser_output(server: Any, model: Any, xt: Any, t: Any) -> Any:
+    """``model(xt, t)`` in evaluation mode without gradients (a student's ``Denoiser``); ``None`` when
+    ``model`` is not a torch module."""
+    import torch
+
+    if not isinstance(model, torch.nn.Module):
+        return None
     model.eval()
     with torch.no_grad():
         out = model(torch.as_tensor(xt), torch.as_tensor(t))
@@ -87,4 +97,5 @@ REGISTRY: dict[str, Callable[..., Any]] = {
     "with_stand_in": with_stand_in,
     "stand_in_loss": stand_in_loss,
     "denoiser_output": denoiser_output,
+    "is_module": is_module,
 }

@@ -19,8 +19,15 @@ import numpy as np
 import torch
 
 from coursekit.checks import GradeFailure, expect_array, expect_close
+from coursekit.grading.client import ObjectProxy
 
 MODULE = "diffusion"
+
+# Feedback that names the upstream task where a function builds on another (the interface passes
+# β, not ᾱ, so the posterior and the steps compute ᾱ themselves, usually with alpha_bars).
+NEEDS_ALPHA_BARS = " (this needs ᾱ from β: if you use your alpha_bars and task 1 fails too, fix it first)"
+USES_Q_SAMPLE = " (diffusion_loss noises x0 with your q_sample: if task 2 fails too, fix it first)"
+USES_P_SAMPLE_STEP = " (sample runs your p_sample_step: if task 7 fails too, fix it first)"
 
 # --- seeds and shapes -----------------------------------------------------------------------
 
@@ -96,6 +103,13 @@ def expect_finite(arr: np.ndarray, what: str) -> None:
         raise GradeFailure(f"{what}: contains NaN or infinity")
 
 
+def expect_module(submission: Any, obj: Any, what: str) -> Any:
+    """``obj`` must be a torch module that lives in the worker (a handle); returns it."""
+    if not (isinstance(obj, ObjectProxy) and submission.driver("is_module", obj) is True):
+        raise GradeFailure(f"{what} must be a torch module (a subclass of nn.Module)")
+    return obj
+
+
 def stand_in(D: int, seed: int) -> dict[str, np.ndarray]:
     """Weights of the stand-in denoiser for a case."""
     return oracle.stand_in_params(D, rng(seed + 5000))
@@ -121,7 +135,7 @@ def check_step(submission: Any, case: tuple, what: str) -> None:
     got = submission.driver("with_stand_in", MODULE, "p_sample_step", params, tensor(xt), t, tensor(betas),
                             tensor(noise))
     want = oracle.ancestral_step(oracle.stand_in_eps(params, xt, t), xt, t, betas, noise)
-    expect_close(result_array(got, f"{what}: x_(t-1)", want.shape), want, f"{what}: x_(t-1)")
+    expect_close(result_array(got, f"{what}: x_(t-1)", want.shape), want, f"{what}: x_(t-1)" + NEEDS_ALPHA_BARS)
 
 
 def ddim_case(case: tuple) -> tuple[dict, np.ndarray, int, int, np.ndarray]:

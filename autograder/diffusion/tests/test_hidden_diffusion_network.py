@@ -12,11 +12,10 @@ from __future__ import annotations
 import diffusion_oracle as oracle
 import numpy as np
 import pytest
-from diffusion_cases import rng, tensor
+from diffusion_cases import expect_module, rng, tensor
 
 from coursekit import tolerances
 from coursekit.checks import GradeFailure, expect_array, expect_close, expect_equal, expect_true, run_cases
-from coursekit.grading.client import ObjectProxy
 
 EMBEDDING = tolerances.TIME_EMBEDDING_FLOAT32
 
@@ -69,9 +68,7 @@ def test_embedding_one_timestep(submission):
 
 
 def _denoiser(submission, data_dim: int, hidden: int):
-    model = submission.diffusion.Denoiser(data_dim, hidden)
-    expect_true(isinstance(model, ObjectProxy), "Denoiser(...) must construct a torch module")
-    return model
+    return expect_module(submission, submission.diffusion.Denoiser(data_dim, hidden), "Denoiser(...)")
 
 
 def _check_state_dict(submission, data_dim: int, hidden: int, what: str) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import diffusion_oracle as oracle
 import numpy as np
 import pytest
-from diffusion_cases import (MODULE, SAMPLE_CASES, SAMPLE_SIZE, expect_finite, result_array,
+from diffusion_cases import (MODULE, SAMPLE_CASES, SAMPLE_SIZE, USES_P_SAMPLE_STEP, expect_finite, result_array,
                              sampling_stand_in, schedule, tensor)
 
 from coursekit.checks import GradeFailure, expect_true, run_cases
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.task(9)
 def _sample(submission, params, n, betas, seed, what):
     got = submission.driver("with_stand_in", MODULE, "sample", params, n, tensor(betas), seed=seed)
     points = result_array(got, f"{what}: the samples", (n, len(params["bias"])), float64=False)
-    expect_finite(points, f"{what}: the samples")
+    expect_finite(points, f"{what}: the samples" + USES_P_SAMPLE_STEP)
     return points.astype(np.float64)
 
 
@@ -41,9 +41,9 @@ def test_sample_distribution(submission, credit, week):
         cov_se = np.sqrt((np.outer(np.diag(cov), np.diag(cov)) + cov ** 2) / SAMPLE_SIZE)
         cov_error = np.abs(np.cov(points, rowvar=False) - cov) / cov_se
         expect_true(bool(mean_error.max() <= bound), f"case {k}: the samples' mean is off by more than "
-                    f"{bound:g} standard errors")
+                    f"{bound:g} standard errors" + USES_P_SAMPLE_STEP)
         expect_true(bool(cov_error.max() <= bound), f"case {k}: the samples' covariance is off by more than "
-                    f"{bound:g} standard errors")
+                    f"{bound:g} standard errors" + USES_P_SAMPLE_STEP)
 
     run_cases(credit, SAMPLE_CASES, check)
 

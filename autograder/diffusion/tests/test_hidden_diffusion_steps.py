@@ -11,7 +11,7 @@ import diffusion_oracle as oracle
 import numpy as np
 import pytest
 from diffusion_cases import (DDIM_CONSECUTIVE, DDIM_STRIDED, DDIM_TO_DATA, MODULE, STEP_COSINE,
-                             STEP_FIRST, STEP_LINEAR, as_float32, check_ddim, check_step,
+                             STEP_FIRST, STEP_LINEAR, USES_Q_SAMPLE, NEEDS_ALPHA_BARS, as_float32, check_ddim, check_step,
                              ddim_result, expect_finite, result_array, rng, schedule, stand_in,
                              step_case, tensor, timesteps)
 
@@ -21,8 +21,6 @@ from coursekit.checks import GradeFailure, as_scalar, expect_close, expect_equal
 
 #: (N, D, schedule, seed)
 LOSS_CASES = [(16, 2, "linear", 601), (9, 3, "cosine", 602), (1, 2, "linear1000", 603)]
-#: Where the loss comes from, for feedback: diffusion_loss is built on q_sample.
-USES_Q_SAMPLE = " (diffusion_loss noises x0 with your q_sample: check task 2 first if it fails too)"
 
 
 def _loss_case(case):
@@ -116,7 +114,7 @@ def test_step_float32(submission):
                                  t, betas, noise32.astype(np.float64))
     got = result_array(got, "x_(t-1)", want.shape, float64=False)
     expect_equal(str(got.dtype), "float32", "the dtype of x_(t-1)")
-    expect_close(got, want.astype(np.float32), "x_(t-1) in float32")
+    expect_close(got, want.astype(np.float32), "x_(t-1) in float32" + NEEDS_ALPHA_BARS)
 
 
 # --- Task 8: ddim_step ----------------------------------------------------------------------

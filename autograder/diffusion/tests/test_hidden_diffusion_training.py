@@ -15,11 +15,10 @@ from __future__ import annotations
 import diffusion_oracle as oracle
 import numpy as np
 import pytest
-from diffusion_cases import TRAIN_DATA, TRAIN_RUN, expect_finite, rng, tensor
+from diffusion_cases import TRAIN_DATA, TRAIN_RUN, expect_finite, expect_module, rng, tensor
 
 from coursekit.checks import GradeFailure, expect_array, expect_close, expect_true, unpack
 from coursekit.data import moons
-from coursekit.grading.client import ObjectProxy
 
 pytestmark = pytest.mark.task(10)
 
@@ -29,7 +28,8 @@ SAMPLER_SEED = 61_190_447
 SAMPLES = 2000
 #: The moons live in the plane.
 TRAIN_DATA_DIM = 2
-UPSTREAM = " (the grader samples with the network of task 5 and the time features of task 4)"
+UPSTREAM = (" (the grader samples with the network of task 5 fed with your time features of task 4; your "
+            "training uses your schedule, q_sample and loss of tasks 1, 2 and 6)")
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +52,7 @@ def _schedule(trained) -> np.ndarray:
 def weights(submission, trained):
     """The trained model's weights (checked against the handout's names and shapes), its hidden
     width, and the student's time features for every step, as the grader's sampler needs them."""
-    expect_true(isinstance(trained["model"], ObjectProxy), "train_diffusion must return (model, betas) "
-                "with the trained Denoiser first")
+    expect_module(submission, trained["model"], "the first value train_diffusion returns (the trained model)")
     state = submission.driver("state_dict", trained["model"])
     if type(state) is not dict or "net.0.bias" not in state:
         raise GradeFailure("the trained model's parameters are not named as the handout's Denoiser's (task 5)")
@@ -81,9 +80,9 @@ def distance(trained, weights):
 
 
 @pytest.mark.points(1)
-def test_training_returns_model_and_schedule(trained):
+def test_training_returns_model_and_schedule(submission, trained):
     """train_diffusion returns (model, betas) with betas (T,) floats strictly between 0 and 1"""
-    expect_true(isinstance(trained["model"], ObjectProxy), "the first value returned must be the trained model")
+    expect_module(submission, trained["model"], "the first value train_diffusion returns (the trained model)")
     _schedule(trained)
 
 
