@@ -177,7 +177,8 @@ def test_posterior_small_example(submission):
     mean, var = results(submission.diffusion.posterior_mean_variance(x0, xt, steps([1]), BETAS), 2,
                         "posterior_mean_variance")
     # √ᾱ_0 β_1 / (1 − ᾱ_1) on x0; √α_1 (1 − ᾱ_0) / (1 − ᾱ_1) on x_t; β̃_1 = (1 − ᾱ_0) β_1 / (1 − ᾱ_1).
-    expect_close(mean, t64([[math.sqrt(0.9) * 0.5 / 0.55, math.sqrt(0.5) * 0.1 / 0.55]]), "mean at t = 1" + NEEDS_ALPHA_BARS)
+    expect_close(mean, t64([[math.sqrt(0.9) * 0.5 / 0.55, math.sqrt(0.5) * 0.1 / 0.55]]),
+                 "mean at t = 1" + NEEDS_ALPHA_BARS)
     expect_close(var, t64([[0.05 / 0.55, 0.05 / 0.55]]), "var at t = 1" + NEEDS_ALPHA_BARS)
 
 

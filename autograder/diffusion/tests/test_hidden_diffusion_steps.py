@@ -10,9 +10,9 @@ from __future__ import annotations
 import diffusion_oracle as oracle
 import numpy as np
 import pytest
-from diffusion_cases import (DDIM_CONSECUTIVE, DDIM_STRIDED, DDIM_TO_DATA, MODULE, STEP_COSINE,
-                             STEP_FIRST, STEP_LINEAR, USES_Q_SAMPLE, NEEDS_ALPHA_BARS, as_float32, check_ddim, check_step,
-                             ddim_result, expect_finite, result_array, rng, schedule, stand_in,
+from diffusion_cases import (DDIM_CONSECUTIVE, DDIM_STRIDED, DDIM_TO_DATA, MODULE, NEEDS_ALPHA_BARS,
+                             STEP_COSINE, STEP_FIRST, STEP_LINEAR, USES_Q_SAMPLE, as_float32, check_ddim,
+                             check_step, ddim_result, expect_finite, result_array, rng, schedule, stand_in,
                              step_case, tensor, timesteps)
 
 from coursekit.checks import GradeFailure, as_scalar, expect_close, expect_equal, run_cases

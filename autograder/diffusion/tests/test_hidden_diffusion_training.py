@@ -1,13 +1,15 @@
 """Hidden graders of task 10: train_diffusion on the two moons, judged by samples the grader draws.
 
-The configured run of the handout, ``train_diffusion(X, steps=3000, T=100, seed=0)`` on 4,000 moons
-from a public seed, runs once per grading (a module-scoped fixture). The grader then reads the
-returned model's weights (the ``state_dict`` driver: the denoiser's parameter names and shapes are
-part of the interface) and the student's time features for t = 0 … T−1, and runs the reverse
-process itself, in this process, with its own implementation of the handout's network and noise
-from its own seed. Nothing the student's code says about its samples is used: a ``sample`` or a
-forward pass that returns hand-made moons gains nothing here. The samples are compared with
-held-out moons that the grader draws from a seed that never leaves this file, by the energy distance.
+The configured run of the handout, ``train_diffusion(X, steps=3000, T=100, seed=0)``, runs once per
+grading (a module-scoped fixture) on 4,000 moons from a public seed, turned and shifted by a
+placement that only this file knows, so weights trained in advance on the course's moons do not fit.
+The grader then reads the returned model's weights (the ``state_dict`` driver: the denoiser's
+parameter names and shapes are part of the interface) and the student's time features for
+t = 0 … T−1, and runs the reverse process itself, in this process, with its own implementation of
+the handout's network and noise from its own seed. Nothing the student's code says about its
+samples is used: a ``sample`` or a forward pass that returns hand-made moons gains nothing here.
+The samples are compared by the energy distance with held-out moons, in the same placement, that
+the grader draws from a seed that never leaves this file.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ pytestmark = pytest.mark.task(10)
 
 #: The grader's own draws: held-out moons and the sampler's noise (never sent to the worker).
 HELD_OUT = {"n": 2000, "noise": TRAIN_DATA["noise"], "seed": 80_417_253}
+#: Where the moons are put: centred on their mean (1/2, 1/4), turned by ANGLE radians, then SHIFTed.
+ANGLE, SHIFT = 2.2, np.array([0.3, -0.2])
 SAMPLER_SEED = 61_190_447
 SAMPLES = 2000
 #: The moons live in the plane.
@@ -32,10 +36,16 @@ UPSTREAM = (" (the grader samples with the network of task 5 fed with your time 
             "training uses your schedule, q_sample and loss of tasks 1, 2 and 6)")
 
 
+def placed(X: np.ndarray) -> np.ndarray:
+    """The moons in the grader's placement."""
+    c, s = np.cos(ANGLE), np.sin(ANGLE)
+    return (X - [0.5, 0.25]) @ np.array([[c, -s], [s, c]]).T + SHIFT
+
+
 @pytest.fixture(scope="module")
 def trained(submission):
     """The configured training run, once: the returned model (a handle) and schedule."""
-    X, _ = moons(**TRAIN_DATA)
+    X = placed(moons(**TRAIN_DATA)[0])
     result = submission.diffusion.train_diffusion(tensor(X.astype(np.float32)), **TRAIN_RUN)
     model, betas = unpack(result, 2, "train_diffusion")
     return {"model": model, "betas": betas}
@@ -75,8 +85,7 @@ def distance(trained, weights):
     points = oracle.sample_trained(weights["state"], weights["features"], betas, SAMPLES, SAMPLER_SEED)
     expect_finite(points, "the samples the grader drew from your trained model (check that β < 1 "
                           "everywhere and that training converged)")
-    held_out, _ = moons(**HELD_OUT)
-    return oracle.energy_distance(points, held_out)
+    return oracle.energy_distance(points, placed(moons(**HELD_OUT)[0]))
 
 
 @pytest.mark.points(1)
