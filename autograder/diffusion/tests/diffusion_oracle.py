@@ -182,18 +182,18 @@ def sample_trained(state: dict[str, np.ndarray], features: np.ndarray, betas: np
                 torch.as_tensor(np.asarray(state[f"{name}.bias"], dtype=np.float32)))
                for name, _ in DENOISER_LAYERS]
     D = weights[-1][0].shape[0]
-    generator = torch.Generator().manual_seed(seed)
+    noise_source = torch.Generator().manual_seed(seed)
     table = torch.as_tensor(np.asarray(features, dtype=np.float32))
-    x = torch.randn((n, D), generator=generator, dtype=torch.float32)
+    x = torch.randn((n, D), generator=noise_source, dtype=torch.float32)
     with torch.no_grad():
-        for t in range(len(betas) - 1, -1, -1):
-            h = torch.cat([x, table[t].expand(n, -1)], dim=1)
+        for step in reversed(range(len(betas))):  # T − 1 down to 0
+            h = torch.cat([x, table[step].expand(n, -1)], dim=1)
             for k, (weight, bias) in enumerate(weights):
                 h = torch.nn.functional.linear(h, weight, bias)
                 h = torch.nn.functional.silu(h) if k < len(weights) - 1 else h
-            z = torch.randn((n, D), generator=generator, dtype=torch.float32)
-            x = torch.as_tensor(ancestral_step(h.double().numpy(), x.double().numpy(), t, betas, z.double().numpy()),
-                                dtype=torch.float32)
+            z = torch.randn((n, D), generator=noise_source, dtype=torch.float32)
+            x_next = ancestral_step(h.double().numpy(), x.double().numpy(), step, betas, z.double().numpy())
+            x = torch.as_tensor(x_next, dtype=torch.float32)
     return x.double().numpy()
 
 

@@ -60,8 +60,8 @@ def _schedule(trained) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def weights(submission, trained):
-    """The trained model's weights (checked against the handout's names and shapes), its hidden
-    width, and the student's time features for every step, as the grader's sampler needs them."""
+    """The trained model's weights (checked against the handout's names and shapes) and the
+    student's time features for every step, as the grader's sampler needs them."""
     expect_module(submission, trained["model"], "the first value train_diffusion returns (the trained model)")
     state = submission.driver("state_dict", trained["model"])
     if type(state) is not dict or "net.0.bias" not in state:
@@ -75,7 +75,7 @@ def weights(submission, trained):
     features = expect_array(submission.diffusion.timestep_embedding(tensor(np.arange(TRAIN_RUN["T"])), hidden),
                             "timestep_embedding (task 4) of every step", shape=(TRAIN_RUN["T"], hidden),
                             dtype_kind="f")
-    return {"state": state, "features": features.astype(np.float32), "hidden": hidden}
+    return {"state": state, "features": features.astype(np.float32)}
 
 
 @pytest.fixture(scope="module")
