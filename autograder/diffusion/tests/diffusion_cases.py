@@ -71,10 +71,6 @@ def tensor(a: Any) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(a))
 
 
-def as_float32(a: np.ndarray) -> np.ndarray:
-    return a.astype(np.float32)
-
-
 def schedule(name: str) -> np.ndarray:
     """The β of a named schedule, float64 (T,)."""
     kind, T, args = SCHEDULES[name]
