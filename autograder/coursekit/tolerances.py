@@ -45,6 +45,11 @@ CENTRAL_DIFFERENCE = Tolerance(rtol=1e-8, atol=1e-10)
 #: float64 values far out in a function's tails (sigmoid at -700): only relative accuracy means
 #: anything there, so no absolute slack.
 FLOAT64_RELATIVE = Tolerance(rtol=1e-7, atol=0.0)
+#: Sinusoidal time features (week 7) in float32 against their float64 closed form. The phase t·ω of
+#: a timestep t < 1000 is off by up to 6e-5 in float32, however ω is computed (an exponential, a
+#: power, a quotient), so the comparison is absolute, on values in [-1, 1]; a wrong frequency or
+#: sines and cosines in the wrong order are off by far more.
+TIME_EMBEDDING_FLOAT32 = Tolerance(rtol=0.0, atol=3e-4)
 
 
 def device_of(value) -> str | None:

@@ -8,6 +8,7 @@ from .binary_digits import BINARY_THRESHOLD, load_binary_digits
 from .digits import load_digits, load_digits_images
 from .files import ChecksumError, DatasetError, datasets_root
 from .synthetic import noisy_blobs, separable_blobs, spirals, xor
+from .toy2d import moons, swiss_roll
 
 __all__ = [
     "BINARY_THRESHOLD",
@@ -17,8 +18,10 @@ __all__ = [
     "load_binary_digits",
     "load_digits",
     "load_digits_images",
+    "moons",
     "noisy_blobs",
     "separable_blobs",
     "spirals",
+    "swiss_roll",
     "xor",
 ]

@@ -38,7 +38,7 @@ class Rule:
 
     def __init__(self, api: str, files: list[str], reason: str, kind: str | None = None):
         self.api, self.files, self.reason = api, set(files), reason
-        self.kind = kind or ("module" if _is_module(api) else "attribute")
+        self.kind = kind or ("module" if "." not in api or _is_module(api) else "attribute")
 
     def message(self, file: str) -> str:
         text = f"{file} uses {self.api}, which is forbidden in this file"
