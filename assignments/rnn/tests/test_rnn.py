@@ -323,10 +323,10 @@ def _tokens(shape, seed) -> torch.Tensor:
     return torch.randint(0, V, shape, generator=torch.Generator().manual_seed(seed))
 
 
-def _model(got, what: str):
+def _model(submission, got, what: str):
     """``got`` must be a torch module (it stays in your process; the tests reach it by a handle)."""
-    expect_true(isinstance(got, ObjectProxy), f"{what} must return a torch module (an nn.Module)",
-                f"got {type(got).__name__}")
+    expect_true(isinstance(got, ObjectProxy) and submission.driver("is_torch_module", got) is True,
+                f"{what} must return a torch module (an nn.Module)", f"got {type(got).__name__}")
     return got
 
 
@@ -334,7 +334,8 @@ def _model(got, what: str):
 @pytest.mark.points(1)
 def test_lm_logits_shape(submission):
     """build_lm(64)'s model maps tokens (2, 5) to float32 logits (2, 5, 64)"""
-    logits = submission.driver("lm_logits", _model(submission.char_lm.build_lm(V), "build_lm"), _tokens((2, 5), 1))
+    model = _model(submission, submission.char_lm.build_lm(V), "build_lm")
+    logits = submission.driver("lm_logits", model, _tokens((2, 5), 1))
     expect_array(logits, "logits", shape=(2, 5, V), dtype_kind="f")
     expect_true(logits.dtype == torch.float32, "the logits must be float32", f"got dtype {logits.dtype}")
 
@@ -343,7 +344,8 @@ def test_lm_logits_shape(submission):
 @pytest.mark.points(1)
 def test_lm_one_token(submission):
     """build_lm's model takes a batch of one sequence of one token: logits (1, 1, V)"""
-    logits = submission.driver("lm_logits", _model(submission.char_lm.build_lm(V), "build_lm"), _tokens((1, 1), 2))
+    model = _model(submission, submission.char_lm.build_lm(V), "build_lm")
+    logits = submission.driver("lm_logits", model, _tokens((1, 1), 2))
     expect_array(logits, "logits", shape=(1, 1, V), dtype_kind="f")
 
 
@@ -351,7 +353,7 @@ def test_lm_one_token(submission):
 @pytest.mark.points(1)
 def test_lm_ignores_the_future(submission):
     """build_lm's model is causal: changing the last token leaves the logits before it unchanged"""
-    model = _model(submission.char_lm.build_lm(V), "build_lm")
+    model = _model(submission, submission.char_lm.build_lm(V), "build_lm")
     tokens = _tokens((1, 8), 3)
     changed = tokens.clone()
     changed[0, -1] = (changed[0, -1] + 1) % V
@@ -391,8 +393,8 @@ def test_perplexity_small_example(submission):
 def test_train_lm_returns_a_model(submission):
     """train_lm runs 5 steps on 300 tokens and returns a model that still gives (N, T, V) logits"""
     lm = submission.char_lm
-    model = _model(lm.train_lm(_model(lm.build_lm(V), "build_lm"), _tokens((300,), 4), steps=5, seq_len=16,
-                               seed=0), "train_lm")
+    model = _model(submission, lm.build_lm(V), "build_lm")
+    model = _model(submission, lm.train_lm(model, _tokens((300,), 4), steps=5, seq_len=16, seed=0), "train_lm")
     logits = submission.driver("lm_logits", model, _tokens((2, 7), 5))
     expect_array(logits, "logits of the returned model", shape=(2, 7, V), dtype_kind="f")
 
@@ -402,9 +404,9 @@ def test_train_lm_returns_a_model(submission):
 def test_train_lm_changes_the_parameters(submission):
     """train_lm changes the model's parameters (5 steps on 300 tokens)"""
     lm = submission.char_lm
-    model = _model(lm.build_lm(V), "build_lm")
+    model = _model(submission, lm.build_lm(V), "build_lm")
     before = submission.driver("state_dict", model)
-    trained = _model(lm.train_lm(model, _tokens((300,), 6), steps=5, seq_len=16, seed=0), "train_lm")
+    trained = _model(submission, lm.train_lm(model, _tokens((300,), 6), steps=5, seq_len=16, seed=0), "train_lm")
     after = submission.driver("state_dict", trained)
     changed = [name for name in before if name not in after or before[name].shape != after[name].shape
                or not torch.equal(before[name], after[name])]

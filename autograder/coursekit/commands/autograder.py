@@ -27,7 +27,7 @@ FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 RUNTIME_REQUIREMENTS = ("torch", "numpy", "pytest", "fastjsonschema")
 #: Parts of the package only the TA's machine needs (authoring, releasing); never shipped.
 TA_ONLY = ("commands", "cli.py", "__main__.py", "stencil.py", "known_bad.py", "leaks.py",
-           "data/build_digits.py")
+           "data/build_digits.py", "data/build_text.py")
 
 ENGINE_PYPROJECT = """\
 [build-system]

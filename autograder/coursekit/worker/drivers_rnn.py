@@ -13,14 +13,24 @@ from typing import Any, Callable
 _STAND_IN: Any = None
 
 
+def is_torch_module(server: Any, obj: Any) -> bool:
+    """Whether ``obj`` is a torch module (an ``nn.Module``); the other drivers need one."""
+    import torch
+
+    return isinstance(obj, torch.nn.Module)
+
+
 def lm_logits(server: Any, model: Any, tokens: Any) -> Any:
     """``model(tokens)`` in evaluation mode without gradients, for a batch of token ids (N, T).
 
     ``tokens`` (a tensor or an array) is turned into an int64 tensor first. Returns the output as a
-    detached tensor when it is one, otherwise as it came (the grader says what is wrong with it).
+    detached tensor when it is one, otherwise as it came (the grader says what is wrong with it),
+    and None when ``model`` is not a torch module.
     """
     import torch
 
+    if not isinstance(model, torch.nn.Module):
+        return None
     batch = torch.as_tensor(tokens, dtype=torch.int64)
     model.eval()
     with torch.no_grad():
@@ -28,8 +38,13 @@ def lm_logits(server: Any, model: Any, tokens: Any) -> Any:
     return out.detach() if isinstance(out, torch.Tensor) else out
 
 
-def lm_parameter_shapes(server: Any, module: Any) -> list:
-    """The shapes of a torch module's trainable parameters, in ``parameters()`` order."""
+def lm_parameter_shapes(server: Any, module: Any) -> list | None:
+    """The shapes of a torch module's trainable parameters, in ``parameters()`` order (None when
+    ``module`` is not a torch module)."""
+    import torch
+
+    if not isinstance(module, torch.nn.Module):
+        return None
     return [list(p.shape) for p in module.parameters() if p.requires_grad]
 
 
@@ -70,6 +85,7 @@ def stand_in_lm(server: Any, A: Any, B: Any, c: Any) -> Any:
 
 
 REGISTRY: dict[str, Callable[..., Any]] = {
+    "is_torch_module": is_torch_module,
     "lm_logits": lm_logits,
     "lm_parameter_shapes": lm_parameter_shapes,
     "stand_in_lm": stand_in_lm,

@@ -46,12 +46,17 @@ def heldout_chunks() -> tuple[np.ndarray, np.ndarray]:
     return inputs, targets
 
 
+def expect_module(submission: Any, got: Any, what: str) -> Any:
+    """``got`` must be a torch module (it stays in the worker; the grader holds a handle)."""
+    expect_true(isinstance(got, ObjectProxy) and submission.driver("is_torch_module", got) is True,
+                f"{what} must return a torch module (an nn.Module)")
+    return got
+
+
 def build(submission: Any, vocab_size: int) -> Any:
     """``build_lm(vocab_size)`` after seeding torch in the worker; must give a module."""
     submission.driver("set_seed", MODEL_SEED)
-    model = submission.char_lm.build_lm(vocab_size)
-    expect_true(isinstance(model, ObjectProxy), "build_lm must return a torch module (an nn.Module)")
-    return model
+    return expect_module(submission, submission.char_lm.build_lm(vocab_size), "build_lm")
 
 
 def logits_of(submission: Any, model: Any, tokens: np.ndarray, vocab_size: int, what: str) -> np.ndarray:
@@ -81,11 +86,11 @@ def expect_causal(submission: Any, model: Any, tokens: np.ndarray, logits: np.nd
     back[order] = again
     keep = np.arange(T)[None, :] <= cuts[:, None]  # (N, T): positions up to each row's cut
     try:
-        expect_close(back[keep], logits[keep], f"{what}: logits before the changed tokens")
+        expect_close(back[keep], logits[keep], "logits before the changed tokens")
     except GradeFailure as failure:
         raise GradeFailure(f"{what}: the logits at position t changed when only tokens after t (or "
-                           "other rows of the batch) changed; the model must be causal: "
-                           f"{failure.summary}") from None
+                           f"other rows of the batch) changed, so the model is not causal ({failure.summary})"
+                           ) from None
 
 
 def random_tokens(seed: int, shape: tuple, vocab_size: int) -> np.ndarray:

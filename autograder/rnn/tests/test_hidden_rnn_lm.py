@@ -19,11 +19,10 @@ import pytest
 import rnn_oracle as oracle
 import torch
 from lm_cases import (CAUSAL_SEED_TRAINED, CAUSAL_SEED_UNTRAINED, TRAIN_RUN, build, expect_causal,
-                      heldout_chunks, logits_of, random_tokens)
+                      expect_module, heldout_chunks, logits_of, random_tokens)
 
 from coursekit.checks import GradeFailure, as_scalar, expect_close, expect_true, run_cases
 from coursekit.data import load_corpus
-from coursekit.grading.client import ObjectProxy
 
 # --- Task 8: build_lm -----------------------------------------------------------------------
 
@@ -122,7 +121,7 @@ def trained(submission):
     V = len(vocab)
     model = build(submission, V)
     result = submission.char_lm.train_lm(model, torch.from_numpy(tokens), **TRAIN_RUN)
-    expect_true(isinstance(result, ObjectProxy), "train_lm must return the trained model (an nn.Module)")
+    expect_module(submission, result, "train_lm")
     inputs, targets = heldout_chunks()
     logits = logits_of(submission, result, inputs, V, "the trained model's logits on the held-out text")
     causal_failure = None
