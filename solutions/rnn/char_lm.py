@@ -12,7 +12,12 @@ turns ids back into text. The grader trains your model on the training split and
 perplexity on a held-out part of the play that you never see: tune on "val".
 
 A language model gives, at every position t, logits for the *next* character: ``logits[n, t]``
-scores ``tokens[n, t + 1]`` and may use only ``tokens[n, 0..t]`` (it is causal).
+scores ``tokens[n, t + 1]`` and may use only ``tokens[n, 0..t]`` (it is causal). Cross-entropies are
+in nats (natural logarithms) per character.
+
+Sources: character-level recurrent language models as in Graves (2013), *Generating sequences with
+recurrent neural networks*, and Karpathy's char-rnn (2015); perplexity as in Jurafsky and Martin,
+*Speech and Language Processing*, chapter 3.
 """
 
 from __future__ import annotations

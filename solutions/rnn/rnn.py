@@ -17,6 +17,12 @@ file: you write them here.
 
 The numpy RNN uses the layout of a matrix product from the left, ``x_t @ Wx`` with ``Wx`` (D, H),
 in float64. Every function returns its results and leaves its arguments unchanged.
+
+Sources: the equations are those of PyTorch's documentation of ``nn.RNNCell``, ``nn.LSTMCell``,
+``nn.GRUCell`` and ``clip_grad_norm_``; the models are Elman (1990, the tanh RNN), Hochreiter and
+Schmidhuber (1997) with Gers, Schmidhuber and Cummins (2000, the forget gate) for the LSTM, and Cho
+et al. (2014) for the GRU; backpropagation through time is Werbos (1990); clipping by global norm
+is Pascanu, Mikolov and Bengio (2013).
 """
 
 from __future__ import annotations

@@ -83,8 +83,8 @@ def _rnn_np_torch(x, h0, Wx, Wh, b):
     """The tanh RNN's closed form in float64 torch (tensors with autograd when they require it)."""
     torch = _torch()
     h, hs = h0, []
-    for t in range(x.shape[0]):
-        h = torch.tanh(x[t] @ Wx + h @ Wh + b)
+    for x_t in x:  # time first
+        h = torch.tanh(x_t @ Wx + h @ Wh + b)
         hs.append(h)
     return torch.stack(hs)
 
