@@ -14,9 +14,6 @@ from rnn_cases import CELL_F32, CELL_F64, cell_args, check_cell
 
 from coursekit.checks import expect_unchanged, run_cases
 
-KINDS = {1: "rnn", 2: "lstm", 3: "gru"}
-
-
 def _cases(submission, credit, kind, cases, dtype):
     run_cases(credit, cases,
               lambda k, case: check_cell(submission.rnn, kind, case, dtype, f"case {k}"))
