@@ -1,0 +1,137 @@
+"""Week 4's part B: the held-out text, the configured training run, and the checks the language-model
+tests share (shapes, causality, the stand-in models for ``sample``).
+
+The held-out text is the last 10 % of *Macbeth*: ``data/macbeth_test.txt`` beside these tests,
+checked against ``data/checksums.json`` before use. It never ships to students, and the worker
+only ever receives its characters as the model's input, in chunks of ``CHUNK`` tokens; the grader
+scores the logits that come back, itself. Seeds here never travel to the worker except where a
+test passes them as an argument (``sample``'s seed, the training seed the handout states).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rnn_oracle as oracle
+import torch
+
+from coursekit.checks import GradeFailure, expect_array, expect_close, expect_true
+from coursekit.data import encode, load_verified_text, load_vocab
+from coursekit.grading.client import ObjectProxy
+
+HELDOUT = Path(__file__).resolve().parent / "data" / "macbeth_test.txt"
+#: The held-out text is fed in chunks of this many input tokens, each from a fresh start.
+CHUNK = 256
+#: The configured run of the handout: train_lm(build_lm(V), train_tokens, **TRAIN_RUN).
+TRAIN_RUN = {"steps": 500, "seq_len": 64, "seed": 0}
+#: torch's global seed set in the worker before build_lm(), so initialization is reproducible.
+MODEL_SEED = 0
+#: The grader's own seeds for the causality checks (cut points, replacement tokens, row order).
+CAUSAL_SEED_TRAINED, CAUSAL_SEED_UNTRAINED = 1001, 801
+#: Stand-in tables for sample(): the smallest gap between the best and second-best logit along a
+#: greedy path that the grader accepts for its own case (so that float32 rounding inside the
+#: stand-in cannot change which token is best); a property of the grader's input, not a tolerance.
+MIN_GREEDY_GAP = 0.05
+
+
+def heldout_chunks() -> tuple[np.ndarray, np.ndarray]:
+    """``(inputs, targets)``, both (n, CHUNK) int64: consecutive chunks of the held-out text and the
+    same chunks shifted by one character."""
+    tokens = encode(load_verified_text(HELDOUT), load_vocab())
+    n = (len(tokens) - 1) // CHUNK
+    inputs = tokens[:n * CHUNK].reshape(n, CHUNK)
+    targets = tokens[1:n * CHUNK + 1].reshape(n, CHUNK)
+    return inputs, targets
+
+
+def expect_module(submission: Any, got: Any, what: str) -> Any:
+    """``got`` must be a torch module (it stays in the worker; the grader holds a handle)."""
+    expect_true(isinstance(got, ObjectProxy) and submission.driver("is_torch_module", got) is True,
+                f"{what} must return a torch module (an nn.Module)")
+    return got
+
+
+def build(submission: Any, vocab_size: int) -> Any:
+    """``build_lm(vocab_size)`` after seeding torch in the worker; must give a module."""
+    submission.driver("set_seed", MODEL_SEED)
+    return expect_module(submission, submission.char_lm.build_lm(vocab_size), "build_lm")
+
+
+def logits_of(submission: Any, model: Any, tokens: np.ndarray, vocab_size: int, what: str) -> np.ndarray:
+    """The model's logits (N, T, V) for tokens (N, T), evaluation mode, no gradients; float, finite."""
+    got = submission.driver("lm_logits", model, torch.from_numpy(np.ascontiguousarray(tokens)))
+    arr = expect_array(got, what, shape=tokens.shape + (vocab_size,), dtype_kind="f")
+    expect_true(bool(np.all(np.isfinite(arr))), f"{what}: contain NaN or infinity")
+    return np.asarray(arr, dtype=np.float32)
+
+
+def expect_causal(submission: Any, model: Any, tokens: np.ndarray, logits: np.ndarray, vocab_size: int,
+                  seed: int, what: str) -> None:
+    """Logits at positions up to a cut must not change when every later token changes.
+
+    Each row gets its own cut; the tokens after it are replaced by random ones, and the rows are
+    sent in another order, so a model that looks ahead in its row, or at other rows, fails.
+    """
+    g = np.random.default_rng(seed)
+    N, T = tokens.shape
+    cuts = g.integers(0, T - 1, size=N)
+    changed = tokens.copy()
+    for r, cut in enumerate(cuts):
+        changed[r, cut + 1:] = (tokens[r, cut + 1:] + g.integers(1, vocab_size, size=T - cut - 1)) % vocab_size
+    order = g.permutation(N)
+    again = logits_of(submission, model, changed[order], vocab_size, f"{what} (later tokens changed)")
+    back = np.empty_like(again)
+    back[order] = again
+    keep = np.arange(T)[None, :] <= cuts[:, None]  # (N, T): positions up to each row's cut
+    try:
+        expect_close(back[keep], logits[keep], "logits before the changed tokens")
+    except GradeFailure as failure:
+        raise GradeFailure(f"{what}: the logits at position t changed when only tokens after t (or "
+                           f"other rows of the batch) changed, so the model is not causal ({failure.summary})"
+                           ) from None
+
+
+def random_tokens(seed: int, shape: tuple, vocab_size: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, vocab_size, size=shape).astype(np.int64)
+
+
+# --- stand-in models for sample() -------------------------------------------------------------
+
+
+def context_tables(seed: int, V: int) -> dict:
+    """Tables of a stand-in whose next-token logits depend on the last two tokens."""
+    g = np.random.default_rng(seed)
+    return {"A": (1.5 * g.standard_normal((V, V))).astype(np.float32),
+            "B": (1.5 * g.standard_normal((V + 1, V))).astype(np.float32),
+            "c": g.standard_normal(V).astype(np.float32)}
+
+
+def unigram_tables(logits: list[float]) -> dict:
+    """Tables of a stand-in that gives the same logits ``z`` at every position."""
+    V = len(logits)
+    return {"A": np.zeros((V, V), np.float32), "B": np.zeros((V + 1, V), np.float32),
+            "c": np.asarray(logits, dtype=np.float32)}
+
+
+def stand_in(submission: Any, tables: dict) -> Any:
+    return submission.driver("stand_in_lm", torch.from_numpy(tables["A"]), torch.from_numpy(tables["B"]),
+                             torch.from_numpy(tables["c"]))
+
+
+def expect_sample(got: Any, prefix: np.ndarray, n: int, V: int, what: str) -> np.ndarray:
+    """``got`` is (P + n,) integer tokens in 0..V-1 that start with ``prefix``."""
+    arr = expect_array(got, what, shape=(len(prefix) + n,), dtype_kind="iu")
+    expect_true(bool(np.array_equal(arr[:len(prefix)], prefix)), f"{what}: does not start with the prefix")
+    expect_true(bool(np.all((arr >= 0) & (arr < V))), f"{what}: holds token ids outside 0..V-1")
+    return arr.astype(np.int64)
+
+
+def greedy_case(seed: int, V: int, prefix_len: int, n: int) -> tuple[dict, np.ndarray, np.ndarray]:
+    """A context stand-in, a prefix, and its greedy continuation (computed here from the tables)."""
+    tables = context_tables(seed, V)
+    prefix = np.random.default_rng(seed + 1).integers(0, V, size=prefix_len).astype(np.int64)
+    want, gap = oracle.greedy(tables, prefix, n)
+    assert gap >= MIN_GREEDY_GAP, "grader self-check: the stand-in's greedy path has a near-tie"
+    return tables, prefix, want
