@@ -30,6 +30,11 @@ EXACT = Tolerance(rtol=0.0, atol=0.0)
 #: Relative error a float64 central-difference gradient check must reach (CS231n's rule of thumb).
 GRADCHECK_RELATIVE_ERROR = 1e-6
 
+#: Significance level of the goodness-of-fit tests that judge sampled tokens (week 5's generate): a
+#: correct sampler fails one with this probability, so a false failure is negligible while a wrong
+#: temperature or distribution (p-values far below 1e-20 on the graded draws) always fails.
+SAMPLING_SIGNIFICANCE = 1e-6
+
 
 def for_dtype(dtype, device: str = "cpu") -> Tolerance:
     """The tolerance for comparing values of ``dtype`` (numpy or torch) computed on ``device``."""

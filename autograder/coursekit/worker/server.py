@@ -104,7 +104,10 @@ class Server:
                 return {"callable": True}
             return {"value": value}
         if op == "call_method":
-            method = getattr(self._target(header), str(header.get("name")))
+            target, name = self._target(header), str(header.get("name"))
+            # Calling an object is type(obj).__call__(obj, ...): for a class that is construction,
+            # even when the class defines __call__ for its instances (every torch nn.Module does).
+            method = target if name == "__call__" else getattr(target, name)
             return method(*arg("args", {"t": "list", "v": []}), **arg("kwargs", {"t": "dict", "v": []}))
         if op == "setattr":
             setattr(self._target(header), str(header.get("name")), arg("value"))
