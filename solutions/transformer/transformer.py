@@ -239,9 +239,10 @@ def generate(model: nn.Module, prefix: torch.Tensor, n: int, temperature: float 
 def train_on_task(task, steps: int = 2000, seed: int = 0) -> DecoderLM:
     """Train a fresh ``DecoderLM`` on ``task`` by next-token prediction on the answer; return it.
 
-    ``task`` (from the course tooling, e.g. ``coursekit.data.ReversalTask``) has ``vocab_size``,
-    ``max_len``, ``sample(n, generator)`` → (n, L) int64 sequences (question, separator, answer)
-    and ``loss_mask(seqs)`` → (n, L) bool, True on the tokens to predict. Logits at position t
+    ``task`` (the course tooling's ``coursekit.data.ReversalTask``, or when graded an object with
+    the same interface) has ``vocab_size``, ``max_len``, ``sample(n, generator)`` → (n, L) int64
+    sequences (question, separator, answer) and ``loss_mask(seqs)`` → (n, L) bool, True on the
+    tokens to predict; use only these. Logits at position t
     predict token t + 1, so the loss is the mean cross-entropy of logits[:, :-1] against
     seqs[:, 1:] where loss_mask(seqs)[:, 1:] is True. Seed torch (``torch.manual_seed(seed)``) and
     a ``torch.Generator`` for ``task.sample`` with ``seed``; take ``steps`` optimizer steps. The

@@ -92,20 +92,23 @@ def _stand_in_classes() -> dict:
             return x + torch.tanh((x.cumsum(dim=1) / counts) @ self.weight)
 
     class MeanContextLM(nn.Module):
-        """A stand-in language model for generate: logits_t = tanh(mean_{s ≤ t} E[x_s]) W + b."""
+        """A stand-in language model for generate (not a transformer):
+        logits_t = tanh(A[x_t] + mean_{s ≤ t} B[x_s]) W + b, the last token and the average of all
+        tokens so far."""
 
-        def __init__(self, embedding: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor):
+        def __init__(self, last: torch.Tensor, context: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor):
             super().__init__()
-            self.embedding = nn.Parameter(embedding.clone())
+            self.last = nn.Parameter(last.clone())
+            self.context = nn.Parameter(context.clone())
             self.weight = nn.Parameter(weight.clone())
             self.bias = nn.Parameter(bias.clone())
 
         def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-            if not tokens_ok(tokens, self.embedding.shape[0]):
+            if not tokens_ok(tokens, self.last.shape[0]):
                 return torch.full((1, 1, self.weight.shape[1]), nan, dtype=self.weight.dtype)
-            e = self.embedding[tokens]  # (N, T, d)
-            counts = torch.arange(1, tokens.shape[1] + 1, dtype=e.dtype).reshape(1, -1, 1)
-            return torch.tanh(e.cumsum(dim=1) / counts) @ self.weight + self.bias
+            c = self.context[tokens]  # (N, T, d)
+            counts = torch.arange(1, tokens.shape[1] + 1, dtype=c.dtype).reshape(1, -1, 1)
+            return torch.tanh(self.last[tokens] + c.cumsum(dim=1) / counts) @ self.weight + self.bias
 
     class FixedLM(nn.Module):
         """A stand-in language model whose next-token logits are the same at every step."""
@@ -275,10 +278,10 @@ def use_mixer_blocks(server: Any, model: Any, d_model: int, n_layers: int) -> di
     return {"ok": True}
 
 
-def mean_context_lm(server: Any, embedding: Any, weight: Any, bias: Any) -> Any:
-    """A stand-in language model (a handle): logits_t = tanh(mean_{s ≤ t} E[x_s]) W + b, with the
-    grader's E (V, d), W (d, V) and b (V,) in their dtype."""
-    return _stand_in("MeanContextLM")(embedding, weight, bias)
+def mean_context_lm(server: Any, last: Any, context: Any, weight: Any, bias: Any) -> Any:
+    """A stand-in language model (a handle): logits_t = tanh(A[x_t] + mean_{s ≤ t} B[x_s]) W + b,
+    with the grader's A and B (V, d), W (d, V) and b (V,), in their dtype."""
+    return _stand_in("MeanContextLM")(last, context, weight, bias)
 
 
 def fixed_lm(server: Any, logits: Any) -> Any:

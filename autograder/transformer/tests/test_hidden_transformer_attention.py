@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 import transformer_oracle as oracle
-from transformer_cases import ATTN_PLAIN, DTYPE, gen, randn, tensor
+from transformer_cases import ATTN_PLAIN, DTYPE, expect_finite, gen, randn, tensor
 
 from coursekit.checks import expect_close, expect_equal, expect_true, expect_unchanged, run_cases, unpack
 
@@ -106,6 +106,7 @@ def test_attention_ignores_masked_keys(submission):
     v2[padded] = randn((int(padded.sum()), 3), 143, scale=10.0)
     out, weights = _attend(tf, q, k, v, mask, "padded keys")
     out2, weights2 = _attend(tf, q, k2, v2, mask, "padded keys changed")
+    expect_finite(out, "out with a padding mask")
     expect_close(out2, out, "out after changing masked-out keys and values")
     expect_close(weights2, weights, "weights after changing masked-out keys")
 

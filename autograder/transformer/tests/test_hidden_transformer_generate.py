@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 import torch
 import transformer_oracle as oracle
-from transformer_cases import (DTYPE, GEN_DIM, GEN_PREFIX_LENGTHS, GEN_VOCAB, SAMPLING_DRAWS,
+from transformer_cases import (DTYPE, GEN_DIM, GEN_GREEDY, GEN_VOCAB, SAMPLING_DRAWS,
                                SAMPLING_LOGITS, SAMPLING_TEMPERATURES, gen, randn, tensor)
 
 from coursekit import tolerances
@@ -26,10 +26,10 @@ MIN_TOP_GAP = 1e-3
 
 def _stand_in(submission, seed: int):
     """A MeanContextLM in the worker and a function giving its logits here (float64)."""
-    E, W, b = randn((GEN_VOCAB, GEN_DIM), seed, 1.5), randn((GEN_DIM, GEN_VOCAB), seed + 1, 2.0), \
-        randn((GEN_VOCAB,), seed + 2, 0.5)
-    model = submission.driver("mean_context_lm", E, W, b)
-    return model, lambda tokens: oracle.mean_context_logits(tokens, E, W, b)
+    A, B = randn((GEN_VOCAB, GEN_DIM), seed, 1.5), randn((GEN_VOCAB, GEN_DIM), seed + 1, 1.5)
+    W, b = randn((GEN_DIM, GEN_VOCAB), seed + 2, 2.0), randn((GEN_VOCAB,), seed + 3, 0.5)
+    model = submission.driver("mean_context_lm", A, B, W, b)
+    return model, lambda tokens: oracle.mean_context_logits(tokens, A, B, W, b)
 
 
 def _generated(got, prefix: torch.Tensor, n: int, what: str) -> torch.Tensor:
@@ -40,10 +40,11 @@ def _generated(got, prefix: torch.Tensor, n: int, what: str) -> torch.Tensor:
 
 def _greedy_case(submission, k: int, length: int, seed: int, n: int = 10) -> None:
     model, logits_of = _stand_in(submission, seed)
-    prefix = torch.randint(0, GEN_VOCAB, (length,), generator=gen(seed + 3))
+    prefix = torch.randint(0, GEN_VOCAB, (length,), generator=gen(seed + 4))
     want = oracle.greedy(logits_of, prefix.reshape(1, -1), n)
     steps = torch.stack([logits_of(want[:, :p])[0, -1] for p in range(length, length + n)])
     assert oracle.smallest_top_gap(steps) > MIN_TOP_GAP, "grader self-check: a near-tie in greedy decoding"
+    assert len(set(want[0, length:].tolist())) >= 3, "grader self-check: a dull greedy continuation"
     got = _generated(submission.transformer.generate(model, prefix, n, temperature=0.0),
                      prefix, n, f"case {k}")
     expect_equal(got, want[0], f"case {k}: the generated tokens")
@@ -52,8 +53,7 @@ def _greedy_case(submission, k: int, length: int, seed: int, n: int = 10) -> Non
 @pytest.mark.points(3)
 def test_greedy_decoding(submission, credit):
     """generate with temperature 0 equals greedy decoding of the model's last-position logits (prefixes of 1 to 6 tokens)"""
-    run_cases(credit, GEN_PREFIX_LENGTHS,
-              lambda k, length: _greedy_case(submission, k, length, 800 + 10 * k))
+    run_cases(credit, GEN_GREEDY, lambda k, case: _greedy_case(submission, k, *case))
 
 
 @pytest.mark.points(1)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 import torch
 import transformer_oracle as oracle
-from transformer_cases import (DTYPE, MHA_CASES, build, driver, expect_parameters, forward, gen, randn,
+from transformer_cases import (DTYPE, MHA_CASES, build, driver, expect_finite, expect_parameters, forward, gen, randn,
                                set_parameters, tensor, with_upstream)
 
 from coursekit.checks import expect_close, expect_true, run_cases
@@ -107,6 +107,7 @@ def test_mha_ignores_padded_positions(submission):
     x2[padded] = randn((int(padded.sum()), d), 324, scale=5.0)
     out = forward(submission, module, x, mask, what="output", shape=(N, T, d), dtype="float64")
     out2 = forward(submission, module, x2, mask, what="output", shape=(N, T, d), dtype="float64")
+    expect_finite(out[~padded], "the output at real positions")
     with_upstream(submission, [1], lambda: expect_close(
         out2[~padded], out[~padded], "outputs at real positions after changing padded inputs"))
 

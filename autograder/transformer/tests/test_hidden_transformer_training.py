@@ -13,8 +13,9 @@ grader, never the student's code, measures:
   prefixes so far, taking the argmax of the returned last-position logits;
 - **the network's answers**: the trained parameters (names and shapes fixed by the handout) run
   through the grader's own implementation of the architecture (``transformer_oracle.decoder``),
-  decoded greedily here. A forward pass that computes answers by hand instead of by the network
-  gets the model's answers right but not the network's;
+  decoded greedily here; they must equal the model's answers on (nearly) every question. A forward
+  pass that computes answers by hand instead of by the network gets the model's answers right but
+  not the network's;
 - **generate's answers**: ``generate(model, prefix, n, temperature=0)`` on each question; every token
   must be an argmax of the model's own logits for the tokens before it (float32 ties allowed), and
   the exact answers are counted. A hand-written generate fails here.
@@ -25,7 +26,8 @@ from __future__ import annotations
 import pytest
 import torch
 import transformer_oracle as oracle
-from transformer_cases import EVAL_QUESTIONS, EVAL_SEED, TRAIN_POOL, TRAIN_POOL_SEED, driver, forward, gen, tensor
+from transformer_cases import (EVAL_QUESTIONS, EVAL_SEED, TRAIN_POOL, TRAIN_POOL_SEED, driver, expect_finite, forward,
+                               gen, own_positions, tensor)
 
 from coursekit import tolerances
 from coursekit.checks import GradeFailure, expect_true
@@ -41,12 +43,14 @@ def _model_decoding(submission, model, prefixes: torch.Tensor, n: int, vocab: in
     for _ in range(n):
         logits = forward(submission, model, seqs, what="the trained model's logits",
                          shape=(*seqs.shape, vocab))
+        expect_finite(logits, "the trained model's logits")
         seqs = torch.cat([seqs, logits[:, -1].argmax(dim=-1, keepdim=True)], dim=1)
     return seqs
 
 
-def _network_decoding(submission, model, prefixes: torch.Tensor, n: int, task: ReversalTask) -> torch.Tensor:
-    """Greedy decoding by the grader's own implementation with the trained parameters."""
+def _network_decoding(submission, model, prefixes: torch.Tensor, n: int, task: ReversalTask) -> list:
+    """Greedy decoding by the grader's own implementation with the trained parameters: with the
+    true positional encoding and, when task 4's sinusoidal_positions differs from it, with that one."""
     values = driver(submission, "parameter_values", model, what="the trained model")["values"]
     state = {k: tensor(v, f"parameter {k}") for k, v in values.items()}
     emb = state.get("tok_emb.weight")
@@ -61,7 +65,9 @@ def _network_decoding(submission, model, prefixes: torch.Tensor, n: int, task: R
     heads = driver(submission, "attention_heads", model, what="the trained model")["n_heads"]
     expect_true(len(heads) == layers and all(type(h) is int and h > 0 and d % h == 0 for h in heads),
                 "the trained model's blocks.i.attn.n_heads attributes are missing or do not divide d_model")
-    return oracle.greedy(lambda seqs: oracle.decoder(seqs, state, heads, layers), prefixes, n)
+    pe = own_positions(submission, task.max_len, d)
+    return [oracle.greedy(lambda seqs, pe=pe: oracle.decoder(seqs, state, heads, layers, pe=pe), prefixes, n)
+            for pe in [None] + ([pe] if pe is not None else [])]
 
 
 def _generate_check(submission, model, truth: torch.Tensor, task: ReversalTask) -> dict:
@@ -78,6 +84,7 @@ def _generate_check(submission, model, truth: torch.Tensor, task: ReversalTask) 
     for p in range(task.prefix_len, task.max_len):
         logits = forward(submission, model, seqs[:, :p], what="the trained model's logits",
                          shape=(len(seqs), p, task.vocab_size))[:, -1].double()
+        expect_finite(logits, "the trained model's logits")
         top = logits.max(dim=-1).values
         chosen = logits.gather(1, seqs[:, p:p + 1]).squeeze(1) if bool(
             (seqs[:, p] >= 0).all() and (seqs[:, p] < task.vocab_size).all()) else top - float("inf")
@@ -101,13 +108,13 @@ def trained(submission, week):
     truth = eval_sequences(task)
     assert bool(task.is_held_out(truth).all()), "grader self-check: an evaluation question is not held out"
     prefixes = truth[:, :task.prefix_len]
-    result = {"model": float(task.exact_matches(truth, _model_decoding(
-        submission, model, prefixes, task.answer_len, task.vocab_size)).double().mean())}
+    answers = _model_decoding(submission, model, prefixes, task.answer_len, task.vocab_size)
+    result = {"model": float(task.exact_matches(truth, answers).double().mean())}
     try:
-        result["network"] = float(task.exact_matches(truth, _network_decoding(
-            submission, model, prefixes, task.answer_len, task)).double().mean())
+        result["agreement"] = max(float((network == answers).all(dim=1).double().mean())
+                                  for network in _network_decoding(submission, model, prefixes, task.answer_len, task))
     except GradeFailure as failure:
-        result["network"], result["network_problem"] = None, failure.summary
+        result["agreement"], result["network_problem"] = None, failure.summary
     try:
         result["generate"] = _generate_check(submission, model, truth, task)
     except GradeFailure as failure:
@@ -117,29 +124,30 @@ def trained(submission, week):
     return result
 
 
-def _expect_accuracy(trained, threshold: float, level: str) -> None:
-    model, network = trained["model"], trained["network"]
+def _expect_accuracy(trained, week, threshold: float, level: str) -> None:
+    model, agreement = trained["model"], trained["agreement"]
     expect_true(model >= threshold, f"held-out exact-match accuracy {model:.3f} of the trained model's greedy "
                 f"answers is below {level} {threshold:.2f}")
-    expect_true(network is not None, f"{trained.get('network_problem', '')}: the grader cannot run the trained "
+    expect_true(agreement is not None, f"{trained.get('network_problem', '')}: the grader cannot run the trained "
                 "weights through the handout's architecture")
-    expect_true(network >= threshold,
-                f"the trained model answers {model:.3f} of the held-out questions, but its trained weights "
-                f"run through the handout's architecture answer only {network:.3f} (below {level} "
-                f"{threshold:.2f}): the model's forward pass must compute exactly the network of tasks 1-7 "
-                "(if their tests fail, fix them first)")
+    need = week.thresholds["network_agreement"]
+    expect_true(agreement >= need,
+                f"the trained model answers {model:.3f} of the held-out questions, but its trained weights run "
+                f"through the handout's architecture give the same answers on only {agreement:.3f} of them "
+                f"(at least {need:.2f} needed): the model's forward pass must compute exactly the network of "
+                "tasks 1-7 (if their tests fail, fix them first)")
 
 
 @pytest.mark.points(10)
 def test_trained_model_reaches_the_target(trained, week):
     """after train_on_task, greedy answers to held-out reversal questions reach the handout's exact-match accuracy"""
-    _expect_accuracy(trained, week.thresholds["reversal_accuracy"], "the required")
+    _expect_accuracy(trained, week, week.thresholds["reversal_accuracy"], "the required")
 
 
 @pytest.mark.points(3)
 def test_trained_model_learns(trained, week):
     """after train_on_task, greedy answers to held-out questions reach the partial-credit accuracy"""
-    _expect_accuracy(trained, week.thresholds["reversal_partial_accuracy"], "even the partial-credit")
+    _expect_accuracy(trained, week, week.thresholds["reversal_partial_accuracy"], "even the partial-credit")
 
 
 @pytest.mark.points(2)

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 import transformer_oracle as oracle
 
+from coursekit import tolerances
 from coursekit.checks import GradeFailure, expect_array, expect_close, expect_true
 from coursekit.grading.client import ObjectProxy, StudentError, WorkerFailure
 
@@ -48,9 +49,10 @@ LN_SHAPES = [(4, 6), (2, 5, 8), (2, 3, 4, 7), (1, 16)]
 BLOCK_CASES = [(2, 6, 8, 2, 32, 601), (3, 4, 12, 3, 20, 602), (1, 9, 8, 1, 16, 603), (2, 1, 8, 4, 32, 604)]
 #: DecoderLM cases: (N, T, vocab, d_model, n_heads, n_layers, max_len, seed).
 MODEL_CASES = [(2, 7, 11, 8, 2, 2, 9, 701), (3, 5, 6, 12, 3, 1, 5, 702), (1, 12, 20, 8, 4, 3, 16, 703)]
-#: Generation: the stand-in language model (vocab, d) and the prefixes' lengths.
+#: Generation: the stand-in language model (vocab, d); greedy cases (prefix length, seed), chosen so
+#: that the greedy continuation uses at least 3 different tokens (checked by the test).
 GEN_VOCAB, GEN_DIM = 9, 6
-GEN_PREFIX_LENGTHS = [1, 3, 6]
+GEN_GREEDY = [(1, 800), (3, 810), (6, 850)]
 #: Sampling: fixed next-token logits, temperatures, tokens drawn per temperature.
 SAMPLING_LOGITS = torch.tensor([1.5, 0.0, -1.0, 0.7, 2.0], dtype=DTYPE)
 SAMPLING_TEMPERATURES = [0.5, 2.0]
@@ -110,6 +112,11 @@ def forward(submission, module: Any, *inputs: Any, what: str, shape=None, dtype:
     return tensor(out, what, shape=shape)
 
 
+def expect_finite(value: torch.Tensor, what: str) -> None:
+    """No NaN or infinity (an invariance between two NaN outputs proves nothing)."""
+    expect_true(bool(torch.isfinite(value).all()), f"{what} contains NaN or infinity")
+
+
 def set_parameters(submission, module: Any, state: dict, what: str) -> None:
     reply(submission.driver("set_parameters", module, {k: v.float() for k, v in state.items()}), what)
 
@@ -130,6 +137,45 @@ def expect_parameters(submission, module: Any, shapes: dict, what: str) -> None:
 
 
 # --- upstream tasks ------------------------------------------------------------------------------
+
+def own_causal_mask(submission, T: int) -> torch.Tensor | None:
+    """The student's ``causal_mask(T)`` when it is a bool (T, T) tensor that differs from the true
+    mask (None otherwise): a block may be judged with it, so a wrong task 2 costs task 2 only."""
+    try:
+        got = submission.transformer.causal_mask(T)
+    except (StudentError, WorkerFailure):
+        return None
+    if not (isinstance(got, torch.Tensor) and got.dtype == torch.bool and tuple(got.shape) == (T, T)):
+        return None
+    return None if torch.equal(got, oracle.causal(T)) else got
+
+
+def own_positions(submission, T: int, d: int) -> torch.Tensor | None:
+    """The student's ``sinusoidal_positions(T, d)`` when it is a finite float (T, d) tensor that
+    differs from the closed form (None otherwise), for the same reason."""
+    try:
+        got = submission.transformer.sinusoidal_positions(T, d)
+    except (StudentError, WorkerFailure):
+        return None
+    if not (isinstance(got, torch.Tensor) and got.is_floating_point() and tuple(got.shape) == (T, d)
+            and bool(torch.isfinite(got).all())):
+        return None
+    tol = tolerances.for_dtype(torch.float32)
+    close = torch.allclose(got.double(), oracle.positions(T, d), rtol=tol.rtol, atol=tol.atol)
+    return None if close else got.double()
+
+
+def expect_close_any(got: torch.Tensor, wants: list, what: str) -> None:
+    """``got`` close to one of ``wants`` (the first is the true value; the others use the student's
+    own upstream results); a failure reports the comparison with the first."""
+    for want in wants[1:]:
+        try:
+            expect_close(got, want, what)
+            return
+        except GradeFailure:
+            pass
+    expect_close(got, wants[0], what)
+
 
 def _passes(check) -> bool:
     try:

@@ -94,12 +94,14 @@ def sub_state(state: dict, prefix: str) -> dict:
     return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
 
 
-def block(x, state: dict, n_heads: int, attn_prefix: str = "attn.") -> torch.Tensor:
+def block(x, state: dict, n_heads: int, attn_prefix: str = "attn.", mask=None) -> torch.Tensor:
     """The pre-LN block: h = x + MHA(LN1(x)) with a causal mask, out = h + W2 GELU(W1 LN2(h) + b1) + b2.
-    ``state`` holds ln1.*, ln2.*, mlp.0.*, mlp.2.* and the attention's parameters under ``attn_prefix``."""
+    ``state`` holds ln1.*, ln2.*, mlp.0.*, mlp.2.* and the attention's parameters under ``attn_prefix``;
+    ``mask`` replaces the causal mask (the tests pass the student's own ``causal_mask`` output)."""
     with torch.no_grad():
         a = layer_norm(x, state["ln1.weight"], state["ln1.bias"])
-        h = x + multi_head_attention(a, sub_state(state, attn_prefix), n_heads, causal(x.shape[1]))
+        mask = causal(x.shape[1]) if mask is None else mask
+        h = x + multi_head_attention(a, sub_state(state, attn_prefix), n_heads, mask)
         m = layer_norm(h, state["ln2.weight"], state["ln2.bias"])
         m = F.linear(F.gelu(F.linear(m, state["mlp.0.weight"], state["mlp.0.bias"])),
                      state["mlp.2.weight"], state["mlp.2.bias"])
@@ -112,12 +114,15 @@ def mixer(x, weight) -> torch.Tensor:
     return x + torch.tanh((x.cumsum(dim=1) / counts) @ weight)
 
 
-def decoder(tokens, state: dict, n_heads: list[int] | None, n_layers: int, mixers: bool = False):
+def decoder(tokens, state: dict, n_heads: list[int] | None, n_layers: int, mixers: bool = False, pe=None):
     """A DecoderLM's logits (N, T, V) in float64: tok_emb + PE, the blocks (the pre-LN block, or
-    the stand-in mixers ``blocks.i.weight``), ln_f, head."""
+    the stand-in mixers ``blocks.i.weight``), ln_f, head. ``pe`` (≥ T rows) replaces the sinusoidal
+    table (the tests pass the student's own ``sinusoidal_positions`` output)."""
     with torch.no_grad():
         state = {k: v.to(DTYPE) for k, v in state.items()}
-        x = state["tok_emb.weight"][tokens] + positions(tokens.shape[1], state["tok_emb.weight"].shape[1])
+        T, d = tokens.shape[1], state["tok_emb.weight"].shape[1]
+        pe = positions(T, d) if pe is None else pe[:T].to(DTYPE)
+        x = state["tok_emb.weight"][tokens] + pe
         for i in range(n_layers):
             sub = sub_state(state, f"blocks.{i}.")
             x = mixer(x, sub["weight"]) if mixers else block(x, sub, n_heads[i])
@@ -178,11 +183,11 @@ def greedy(logits_of, prefixes: torch.Tensor, n: int) -> torch.Tensor:
     return seqs
 
 
-def mean_context_logits(tokens, embedding, weight, bias) -> torch.Tensor:
-    """The drivers' stand-in ``MeanContextLM``: tanh(mean_{s ≤ t} E[x_s]) W + b."""
-    e = embedding[tokens]
-    counts = torch.arange(1, tokens.shape[1] + 1, dtype=e.dtype).reshape(1, -1, 1)
-    return torch.tanh(e.cumsum(dim=1) / counts) @ weight + bias
+def mean_context_logits(tokens, last, context, weight, bias) -> torch.Tensor:
+    """The drivers' stand-in ``MeanContextLM``: tanh(A[x_t] + mean_{s ≤ t} B[x_s]) W + b."""
+    c = context[tokens]
+    counts = torch.arange(1, tokens.shape[1] + 1, dtype=c.dtype).reshape(1, -1, 1)
+    return torch.tanh(last[tokens] + c.cumsum(dim=1) / counts) @ weight + bias
 
 
 def smallest_top_gap(logits: torch.Tensor) -> float:
