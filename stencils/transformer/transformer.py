@@ -174,11 +174,11 @@ def train_on_task(task, steps: int = 2000, seed: int = 0) -> DecoderLM:
     ``task`` (the course tooling's ``coursekit.data.ReversalTask``, or when graded an object with
     the same interface) has ``vocab_size``, ``max_len``, ``sample(n, generator)`` → (n, L) int64
     sequences (question, separator, answer) and ``loss_mask(seqs)`` → (n, L) bool, True on the
-    tokens to predict; use only these. Logits at position t
-    predict token t + 1, so the loss is the mean cross-entropy of logits[:, :-1] against
-    seqs[:, 1:] where loss_mask(seqs)[:, 1:] is True. Seed torch (``torch.manual_seed(seed)``) and
-    a ``torch.Generator`` for ``task.sample`` with ``seed``; take ``steps`` optimizer steps. The
-    grader answers held-out questions with greedy decoding, so return the model in eval mode.
+    tokens to predict; use only these. Logits at position t predict token t + 1, so the loss is
+    the mean cross-entropy of logits[:, :-1] against seqs[:, 1:] where loss_mask(seqs)[:, 1:] is
+    True. Seed torch (``torch.manual_seed(seed)``) and a ``torch.Generator`` for ``task.sample``
+    with ``seed``; take ``steps`` optimizer steps. The grader answers held-out questions with
+    greedy decoding, so return the model in eval mode.
     """
     # TODO transformer task 9 (train_on_task): Train on sequence reversal
     raise NotImplementedError("transformer task 9 (train_on_task) is not implemented yet")

@@ -114,7 +114,7 @@ def forward(submission, module: Any, *inputs: Any, what: str, shape=None, dtype:
 
 def expect_finite(value: torch.Tensor, what: str) -> None:
     """No NaN or infinity (an invariance between two NaN outputs proves nothing)."""
-    expect_true(bool(torch.isfinite(value).all()), f"{what} contains NaN or infinity")
+    expect_true(bool(torch.isfinite(value).all()), f"{what}: NaN or infinity where finite values were expected")
 
 
 def set_parameters(submission, module: Any, state: dict, what: str) -> None:
