@@ -11,11 +11,12 @@ grader, never the student's code, measures:
   question, and only the question prefixes travel to the worker, never the answers;
 - **the model's answers**: greedy decoding done here, one forward call per answer position on the
   prefixes so far, taking the argmax of the returned last-position logits;
-- **the network's answers**: the trained parameters (names and shapes fixed by the handout) run
-  through the grader's own implementation of the architecture (``transformer_oracle.decoder``),
-  decoded greedily here; they must equal the model's answers on (nearly) every question. A forward
-  pass that computes answers by hand instead of by the network gets the model's answers right but
-  not the network's;
+- **the network's answers**: the trained parameters (names and shapes fixed by the handout), fetched
+  right after training and before any held-out question reaches the worker, run through the
+  grader's own implementation of the architecture (``transformer_oracle.decoder``) and decoded
+  greedily here; they must equal the model's answers on (nearly) every question. A forward pass
+  that computes answers by hand instead of by the network gets the model's answers right but not
+  the network's;
 - **generate's answers**: ``generate(model, prefix, n, temperature=0)`` on each question; every token
   must be an argmax of the model's own logits for the tokens before it (float32 ties allowed), and
   the exact answers are counted. A hand-written generate fails here.
@@ -48,9 +49,11 @@ def _model_decoding(submission, model, prefixes: torch.Tensor, n: int, vocab: in
     return seqs
 
 
-def _network_decoding(submission, model, prefixes: torch.Tensor, n: int, task: ReversalTask) -> list:
-    """Greedy decoding by the grader's own implementation with the trained parameters: with the
-    true positional encoding and, when task 4's sinusoidal_positions differs from it, with that one."""
+def _network(submission, model, task: ReversalTask):
+    """The trained network as the grader will run it: a function from token sequences to logits
+    for each positional-encoding candidate (the true one and, when task 4's sinusoidal_positions
+    differs from it, that one), built from the parameters the model holds right after training,
+    before any held-out question has reached the worker."""
     values = driver(submission, "parameter_values", model, what="the trained model")["values"]
     state = {k: tensor(v, f"parameter {k}") for k, v in values.items()}
     emb = state.get("tok_emb.weight")
@@ -65,9 +68,9 @@ def _network_decoding(submission, model, prefixes: torch.Tensor, n: int, task: R
     heads = driver(submission, "attention_heads", model, what="the trained model")["n_heads"]
     expect_true(len(heads) == layers and all(type(h) is int and h > 0 and d % h == 0 for h in heads),
                 "the trained model's blocks.i.attn.n_heads attributes are missing or do not divide d_model")
-    pe = own_positions(submission, task.max_len, d)
-    return [oracle.greedy(lambda seqs, pe=pe: oracle.decoder(seqs, state, heads, layers, pe=pe), prefixes, n)
-            for pe in [None] + ([pe] if pe is not None else [])]
+    own = own_positions(submission, task.max_len, d)
+    return [lambda seqs, pe=pe: oracle.decoder(seqs, state, heads, layers, pe=pe)
+            for pe in [None] + ([own] if own is not None else [])]
 
 
 def _generate_check(submission, model, truth: torch.Tensor, task: ReversalTask) -> dict:
@@ -108,13 +111,16 @@ def trained(submission, week):
     truth = eval_sequences(task)
     assert bool(task.is_held_out(truth).all()), "grader self-check: an evaluation question is not held out"
     prefixes = truth[:, :task.prefix_len]
-    answers = _model_decoding(submission, model, prefixes, task.answer_len, task.vocab_size)
-    result = {"model": float(task.exact_matches(truth, answers).double().mean())}
     try:
-        result["agreement"] = max(float((network == answers).all(dim=1).double().mean())
-                                  for network in _network_decoding(submission, model, prefixes, task.answer_len, task))
+        networks, problem = _network(submission, model, task), None
     except GradeFailure as failure:
-        result["agreement"], result["network_problem"] = None, failure.summary
+        networks, problem = [], failure.summary
+    answers = _model_decoding(submission, model, prefixes, task.answer_len, task.vocab_size)
+    result = {"model": float(task.exact_matches(truth, answers).double().mean()), "agreement": None,
+              "network_problem": problem}
+    if networks:
+        result["agreement"] = max(float((oracle.greedy(net, prefixes, task.answer_len) == answers).all(dim=1)
+                                        .double().mean()) for net in networks)
     try:
         result["generate"] = _generate_check(submission, model, truth, task)
     except GradeFailure as failure:
@@ -128,7 +134,7 @@ def _expect_accuracy(trained, week, threshold: float, level: str) -> None:
     model, agreement = trained["model"], trained["agreement"]
     expect_true(model >= threshold, f"held-out exact-match accuracy {model:.3f} of the trained model's greedy "
                 f"answers is below {level} {threshold:.2f}")
-    expect_true(agreement is not None, f"{trained.get('network_problem', '')}: the grader cannot run the trained "
+    expect_true(agreement is not None, f"{trained['network_problem']}: the grader cannot run the trained "
                 "weights through the handout's architecture")
     need = week.thresholds["network_agreement"]
     expect_true(agreement >= need,
