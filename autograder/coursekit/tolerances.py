@@ -62,6 +62,11 @@ def device_of(value) -> str | None:
         return "cpu"
     return None
 
+#: Significance level of the goodness-of-fit tests that judge sampled tokens (week 5's generate): a
+#: correct sampler fails one with this probability, so a false failure is negligible while a wrong
+#: temperature or distribution (p-values far below 1e-20 on the graded draws) always fails.
+SAMPLING_SIGNIFICANCE = 1e-6
+
 
 def for_dtype(dtype, device: str = "cpu") -> Tolerance:
     """The tolerance for comparing values of ``dtype`` (numpy or torch) computed on ``device``."""

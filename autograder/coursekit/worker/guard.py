@@ -10,8 +10,10 @@
   a forbidden submodule of a package the worker's libraries use themselves (``torch.distributions``)
   is bound, in the files that forbid it, to a stand-in whose use raises :class:`ForbiddenAPIError`.
 - A forbidden *attribute* (``torch.nn.functional.conv2d``, ``torch.nn.LSTM``) is wrapped so that a
-  call made while any frame of a file that forbids it is on the stack raises, so a helper in an
-  allowed file, or a re-export through another student module, reaches it no more than a direct call.
+  call made by student code raises when the calling file forbids it or a file that forbids it is
+  further up the stack (a helper in an allowed file, a re-export through another student module);
+  a library's own internal use (a grader-supplied layer running inside the student's code) is not
+  the student's.
 
 An unused ``import torch`` at the top of a file that never runs it costs nothing in the in-process
 mode; in a worker where torch is blocked, the import itself fails and the file's tasks say why.
@@ -269,9 +271,14 @@ def _wrap_attribute(rule: Rule, student: str) -> None:
         return  # an API this installation does not have cannot be called either
 
     def guarded(*args: Any, **kwargs: Any) -> Any:
-        on_stack = _files_on_stack(student) & rule.files
-        if on_stack:
-            raise ForbiddenAPIError(rule.message(sorted(on_stack)[0]))
+        # Student code calling it (directly: a library's own internals, such as a grader-supplied
+        # nn.LayerNorm running F.layer_norm inside the student's block, are not the student's use),
+        # from a file that forbids it or on behalf of one (a helper in another student file).
+        direct = _caller_file(2, student)
+        if direct is not None:
+            involved = ({direct} | _files_on_stack(student)) & rule.files
+            if involved:
+                raise ForbiddenAPIError(rule.message(sorted(involved)[0]))
         return original(*args, **kwargs)
 
     guarded.__name__ = getattr(original, "__name__", attr)
