@@ -510,3 +510,13 @@ def test_local_grading_as_root_refuses_when_the_checkout_cannot_be_hidden(tmp_pa
     monkeypatch.setenv("COURSEKIT_NAMESPACES", "0")
     with pytest.raises(GradingRefused, match="apt-get install bubblewrap"):
         grade(repo, load_week(repo, "perceptron"), repo.solution("perceptron"), tmp_path / "r.json")
+
+
+def test_a_lone_surrogate_in_a_message_still_gives_a_valid_results_file(tmp_path):
+    source = dedent("""
+    def add(a, b):
+        raise ValueError(b"caf\\xe9".decode("utf-8", "surrogateescape"))
+    """) + GOOD_VECTOR
+    results = run(tmp_path, source, 1.0)
+    public = [t for t in results["tests"] if t["extra_data"]["public"] and "add" in t["name"]][0]
+    assert "ValueError: caf" in public["output"]

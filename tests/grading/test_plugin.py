@@ -181,3 +181,37 @@ def test_cuda_only_tests_skip_on_the_cpu_with_a_reason(week_dir, monkeypatch):
     _, data = run(week_dir, "test_toy.py")
     assert data["tests"][0]["output"] == "skipped: needs a CUDA GPU, and this run grades on the CPU"
     assert data["extra_data"]["device"] == "cpu"
+
+
+def test_a_bad_value_in_one_test_fails_that_test_never_the_file(week_dir):
+    """NaN points, an unknown visibility and a NaN leaderboard value are the grader's mistakes: each
+    fails its own test (or drops its entry) as a grader error, and the file stays valid."""
+    week_dir.makepyfile(test_toy="""
+        import pytest
+        from coursekit.checks import expect_equal
+
+        @pytest.mark.task(1)
+        @pytest.mark.points(float("nan"))
+        def test_nan_points(submission):
+            '''points that are not a number'''
+
+        @pytest.mark.task(1)
+        @pytest.mark.points(1)
+        @pytest.mark.visibility("sometimes")
+        def test_bad_visibility(submission):
+            '''an unknown visibility'''
+
+        @pytest.mark.task(1)
+        @pytest.mark.points(2)
+        def test_fine(submission, leaderboard):
+            '''add works, with a NaN on the leaderboard'''
+            leaderboard("accuracy", float("nan"))
+            expect_equal(submission.toy.add(2, 3), 5, "add(2, 3)")
+    """)
+    _, data = run(week_dir)
+    by_name = {t["name"].split(": ", 1)[-1]: t for t in data["tests"]}
+    assert by_name["points that are not a number"]["extra_data"]["grader_error"]
+    assert by_name["an unknown visibility"]["extra_data"]["grader_error"]
+    assert by_name["an unknown visibility"]["visibility"] == "visible"
+    assert by_name["add works, with a NaN on the leaderboard"]["score"] == 2
+    assert "leaderboard" not in data and "leaderboard value" in data["output"]
