@@ -70,7 +70,7 @@ def _stand_in_class() -> type:
                 self.A, self.B, self.c = as_param(A), as_param(B), as_param(c)
 
             def forward(self, tokens: Any) -> Any:
-                tokens = torch.as_tensor(tokens, dtype=torch.int64)
+                tokens = torch.as_tensor(tokens).long()
                 start = torch.full_like(tokens[:, :1], self.A.shape[0])
                 previous = torch.cat([start, tokens[:, :-1]], dim=1)  # (N, T)
                 return self.A[tokens] + self.B[previous] + self.c  # (N, T, V)

@@ -58,7 +58,8 @@ def _stand_in_classes() -> dict:
 
         def __init__(self, d_model: int, n_heads: int):
             super().__init__()
-            self.d_model, self.n_heads = d_model, n_heads
+            self.d_model = d_model
+            self.n_heads = n_heads
             self.inner = nn.MultiheadAttention(d_model, n_heads, batch_first=True)
 
         def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:

@@ -50,15 +50,17 @@ def _stand_in_class() -> type:
             self.dec_out = nn.Linear(hidden, x_dim)
 
         def encode(self, x):
-            h = torch.relu(self.enc_hidden(x))
-            return self.enc_mu(h), self.enc_logvar(h)
+            hidden = torch.relu(self.enc_hidden(x))
+            return self.enc_mu(hidden), self.enc_logvar(hidden)
 
         def decode(self, z):
-            return self.dec_out(torch.relu(self.dec_hidden(z)))
+            hidden = torch.relu(self.dec_hidden(z))
+            return self.dec_out(hidden)
 
         def forward(self, x, eps):
-            mu, logvar = self.encode(x)
-            return self.decode(mu + torch.exp(0.5 * logvar) * eps), mu, logvar
+            mean, log_variance = self.encode(x)
+            code = mean + torch.exp(0.5 * log_variance) * eps
+            return self.decode(code), mean, log_variance
 
     _STAND_IN.append(StandInVAE)
     return StandInVAE

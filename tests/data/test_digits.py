@@ -13,7 +13,8 @@ import pytest
 import coursekit.data
 from coursekit.data import (ChecksumError, DatasetError, datasets_root, load_digits,
                             load_digits_images)
-from coursekit.authoring.build_digits import build, make_split, write_npz
+from coursekit.authoring.build_digits import build, make_split
+from coursekit.authoring.dataset_files import write_npz
 from coursekit.data.files import ENV_VAR, content_sha256, read_checksums
 
 N_SAMPLES = 1797

@@ -15,14 +15,13 @@ train, the next ``round(0.2 n_c)`` to val, the rest to test; each split's indice
 from __future__ import annotations
 
 import argparse
-import io
 import json
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from ..data.files import CHECKSUMS_NAME, content_sha256, read_checksums
+from ..data.files import CHECKSUMS_NAME, content_sha256
+from .dataset_files import record_checksums, write_npz
 
 SPLIT_SEED = 0
 FRACTIONS = {"train": 0.6, "val": 0.2}  # test gets the rest
@@ -30,7 +29,6 @@ SPLITS = ("train", "val", "test")
 NPZ_NAME = "digits/digits.npz"
 SPLIT_NAME = "digits/split.json"
 # Zip entries carry a timestamp; a fixed one keeps the file's bytes reproducible.
-_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
 def make_split(target: np.ndarray, seed: int = SPLIT_SEED) -> dict[str, list[int]]:
@@ -58,19 +56,6 @@ def source_arrays() -> dict[str, np.ndarray]:
     return {"images": images.astype(np.uint8), "target": digits.target.astype(np.uint8)}
 
 
-def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Like ``np.savez_compressed``, but with fixed zip metadata so equal arrays give equal bytes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path, "w") as archive:
-        for name in sorted(arrays):
-            buffer = io.BytesIO()
-            np.lib.format.write_array(buffer, np.ascontiguousarray(arrays[name]), allow_pickle=False)
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_DATE)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, buffer.getvalue())
-
-
 def write_split(path: Path, split: dict[str, list[int]], n: int) -> None:
     """The split as JSON: a few describing keys, then one line per index list."""
     doc = {
@@ -96,9 +81,7 @@ def build(out: Path) -> dict[str, str]:
     write_npz(out / NPZ_NAME, arrays)
     write_split(out / SPLIT_NAME, make_split(arrays["target"]), len(arrays["target"]))
     digests = {name: content_sha256(out / name) for name in (NPZ_NAME, SPLIT_NAME)}
-    table = {**read_checksums(out), **digests}
-    (out / CHECKSUMS_NAME).write_text(json.dumps(dict(sorted(table.items())), indent=2) + "\n",
-                                      encoding="utf-8")
+    record_checksums(out, digests)
     return digests
 
 

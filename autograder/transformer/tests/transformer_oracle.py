@@ -186,7 +186,7 @@ def greedy(logits_of, prefixes: torch.Tensor, n: int) -> torch.Tensor:
 def mean_context_logits(tokens, last, context, weight, bias) -> torch.Tensor:
     """The drivers' stand-in ``MeanContextLM``: tanh(A[x_t] + mean_{s ≤ t} B[x_s]) W + b."""
     c = context[tokens]
-    counts = torch.arange(1, tokens.shape[1] + 1, dtype=c.dtype).reshape(1, -1, 1)
+    counts = torch.arange(1, tokens.shape[1] + 1, dtype=c.dtype)[None, :, None]  # (1, T, 1)
     return torch.tanh(last[tokens] + c.cumsum(dim=1) / counts) @ weight + bias
 
 

@@ -79,7 +79,8 @@ class Model:
     def forward(self, x, eps):
         import torch
 
-        mu, logvar = self.encode(x)
+        moments = self.encode(x)  # (mean, log-variance) of q(z|x)
+        mu, logvar = moments
         return self.decode(mu + torch.exp(0.5 * logvar) * eps), mu, logvar
 
 
