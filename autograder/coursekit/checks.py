@@ -132,6 +132,15 @@ def expect_true(condition: bool, summary: str, detail: str = "") -> None:
         raise GradeFailure(summary, detail)
 
 
+def expect_object(got: Any, what: str) -> Any:
+    """``got`` must be one of the student's objects (a model, a layer), which stays in the student's
+    process and comes back as a proxy; returns it."""
+    from .grading.client import ObjectProxy
+
+    expect_true(isinstance(got, ObjectProxy), f"{what} must be an object (such as a model), got {_describe(got)}")
+    return got
+
+
 def expect_type(got: Any, kind: type | tuple, what: str) -> None:
     kinds = kind if isinstance(kind, tuple) else (kind,)
     if type(got) not in kinds:
@@ -176,15 +185,24 @@ def as_scalar(value: Any, what: str) -> float:
     return float(arr.reshape(()))
 
 
+def _returned_something(report: dict, what: str) -> None:
+    """A property of a call (arguments kept, no warnings) earns nothing for a call that computed
+    nothing: the call must have returned a value."""
+    expect_true(report.get("value") is not None, f"{what} returned None, so there is nothing to check yet")
+
+
 def expect_unchanged(report: dict, what: str) -> None:
-    """``report`` is the ``call_checking_arguments`` driver's answer: no argument changed in place."""
+    """``report`` is the ``call_checking_arguments`` driver's answer: the call returned a value and
+    changed no argument in place."""
+    _returned_something(report, what)
     changed = any(report["args_changed"]) or any(report["kwargs_changed"].values())
     expect_true(not changed, f"{what} changed one of its arguments in place")
 
 
 def expect_no_warnings(report: dict, what: str) -> None:
-    """``report`` is the ``call_with_warnings`` driver's answer: no RuntimeWarning (overflow,
-    division by zero, invalid value)."""
+    """``report`` is the ``call_with_warnings`` driver's answer: the call returned a value and raised
+    no RuntimeWarning (overflow, division by zero, invalid value)."""
+    _returned_something(report, what)
     runtime = [message for category, message in report["warnings"] if category == "RuntimeWarning"]
     if not runtime:
         return

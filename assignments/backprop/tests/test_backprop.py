@@ -18,7 +18,7 @@ import math
 import numpy as np
 import pytest
 
-from coursekit.checks import expect_array, expect_close, expect_equal, expect_true, expect_type
+from coursekit.checks import expect_array, expect_close, expect_equal, expect_object, expect_true, expect_type
 from coursekit.tolerances import CENTRAL_DIFFERENCE
 
 # --- Task 1: initialization -----------------------------------------------------------------
@@ -39,11 +39,13 @@ def test_initializer_shapes_and_dtypes(submission):
 @pytest.mark.points(1)
 def test_initializer_scales(submission):
     """xavier_uniform stays within ±sqrt(6 / (fan_in + fan_out)); he_normal has variance about 2 / fan_in"""
-    W = submission.driver("call_with_rng", "xavier_uniform", 1, 30, 20)
+    W = expect_array(submission.driver("call_with_rng", "xavier_uniform", 1, 30, 20), "xavier_uniform(30, 20)",
+                     shape=(30, 20), dtype_kind="f")
     bound = math.sqrt(6.0 / 50)
     expect_true(bool(np.all(np.abs(W) <= bound)), "xavier_uniform(30, 20) has weights outside ±sqrt(6/50)",
                 f"largest |w| = {np.abs(W).max():.4f}, bound {bound:.4f}")
-    W = submission.driver("call_with_rng", "he_normal", 2, 1000, 50)
+    W = expect_array(submission.driver("call_with_rng", "he_normal", 2, 1000, 50), "he_normal(1000, 50)",
+                     shape=(1000, 50), dtype_kind="f")
     expect_true(abs(W.var() / (2.0 / 1000) - 1.0) < 0.1, "he_normal(1000, 50) does not have variance 2/1000",
                 f"variance {W.var():.6f}, expected about {2.0 / 1000:.6f}")
 
@@ -93,6 +95,8 @@ def test_linear_gradients_in_place(submission):
     expect_true(report["same_arrays"], "backward must write into self.dW and self.db in place "
                 "(self.dW[...] = ...), not replace them with new arrays")
     (dW1, db1), (dW2, db2) = report["grads"]
+    expect_true(bool(np.any(dW1 != 0)) and bool(np.any(db1 != 0)),
+                "backward left dW and db at zero: compute the gradients into them")
     expect_close(dW2, dW1, "dW after a second identical backward (overwritten, not accumulated)")
     expect_close(db2, db1, "db after a second identical backward (overwritten, not accumulated)")
 
@@ -317,6 +321,7 @@ def test_train_mlp_on_two_blobs(submission):
     y = np.arange(60) % 2
     X = np.where(y[:, None] == 1, 2.0, -2.0) + g.standard_normal((60, 2))
     model = submission.backprop.train_mlp(X, y, hidden=(8,), epochs=20, lr=0.1, seed=0)
+    expect_object(model, "what train_mlp returns")
     logits = expect_array(model.forward(X), "model.forward(X)", shape=(60, 2), dtype_kind="f")
     accuracy = float(np.mean(np.argmax(logits, axis=1) == y))
     expect_true(accuracy >= 0.9, "the trained model misclassifies more than a tenth of its training data",

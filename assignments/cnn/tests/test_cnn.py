@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import torch
 
-from coursekit.checks import expect_array, expect_close, expect_equal, expect_true, expect_type
+from coursekit.checks import expect_array, expect_close, expect_equal, expect_object, expect_true, expect_type
 
 
 def _results(got, count: int, what: str) -> tuple:
@@ -107,7 +107,10 @@ def test_conv_forward_speed(submission, week):
     try:
         for _ in range(3):  # fresh arrays every round; the best time of each side counts
             x, w, b = g.standard_normal((16, 4, 12, 12)), g.standard_normal((8, 4, 3, 3)), g.standard_normal(8)
-            _, seconds = submission.timed(submission.conv.conv2d_forward, x, w, b, stride=1, pad=1)
+            got, seconds = submission.timed(submission.conv.conv2d_forward, x, w, b, stride=1, pad=1)
+            out, _ = _results(got, 2, "conv2d_forward")
+            want = F.conv2d(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b), 1, 1).numpy()
+            expect_close(out, want, "the timed conv2d_forward's output (only a correct convolution is timed)")
             yours.append(seconds)
             for _ in range(10):
                 start = time.thread_time()
@@ -244,7 +247,7 @@ def test_model_logits_shape(submission):
 def test_model_parameter_budget(submission, week):
     """build_model's network has at most the handout's number of parameters (its state dict's scalars)"""
     budget = int(week.thresholds["max_parameters"])
-    state = submission.driver("state_dict", submission.cnn.build_model())
+    state = submission.driver("state_dict", expect_object(submission.cnn.build_model(), "build_model()"))
     expect_true(type(state) is dict, "the network's state_dict() must be a dict of tensors")
     count = int(sum(v.numel() for v in state.values() if v.is_floating_point()))
     expect_true(count <= budget, f"the network has {count} parameters; the budget is {budget}",
@@ -269,10 +272,10 @@ def test_train_returns_a_model(submission):
 def test_train_changes_the_parameters(submission):
     """train changes the model's parameters (one epoch on 64 images)"""
     cnn = submission.cnn
-    model = cnn.build_model()
+    model = expect_object(cnn.build_model(), "build_model()")
     before = submission.driver("state_dict", model)
     y = torch.randint(0, 10, (64,), generator=torch.Generator().manual_seed(9))
-    trained = cnn.train(model, _images(64, 9), y, epochs=1, seed=0)
+    trained = expect_object(cnn.train(model, _images(64, 9), y, epochs=1, seed=0), "what train returns")
     after = submission.driver("state_dict", trained)
     changed = [name for name in before if name not in after or before[name].shape != after[name].shape
                or not torch.equal(before[name], after[name])]

@@ -28,7 +28,9 @@ def _results(got, count: int, what: str) -> tuple:
 
 
 def _expect_unchanged(report: dict, what: str) -> None:
-    """``report`` comes from the ``call_checking_arguments`` driver."""
+    """``report`` comes from the ``call_checking_arguments`` driver: a call that returned nothing
+    has nothing to keep."""
+    expect_true(report["value"] is not None, f"{what} returned None, so there is nothing to check yet")
     changed = [i for i, flag in enumerate(report["args_changed"]) if flag]
     changed += [name for name, flag in report["kwargs_changed"].items() if flag]
     expect_true(not changed, f"{what} changed its arguments; work on copies instead",
@@ -225,7 +227,7 @@ def test_sigmoid_keeps_the_shape(submission):
     """sigmoid returns float64 of the input's shape; sigmoid(0) = 1/2"""
     pc = submission.perceptron
     # A 0-d result travels back as a one-element array, so only its value is checked here.
-    at_zero = np.asarray(pc.sigmoid(0.0))
+    at_zero = expect_array(pc.sigmoid(0.0), "sigmoid(0.0)", dtype_kind="f")
     expect_true(at_zero.size == 1, "sigmoid of a single number must be a single number",
                 f"got shape {at_zero.shape}")
     expect_close(float(at_zero.reshape(())), 0.5, "sigmoid(0.0)")

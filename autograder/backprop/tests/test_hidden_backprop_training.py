@@ -11,13 +11,14 @@ import numpy as np
 import pytest
 from backprop_cases import DIGITS_RUN, SPIRAL_RUN, SPIRAL_TEST, SPIRAL_TRAIN, expect_float_array, rng
 
-from coursekit.checks import expect_equal, expect_true
+from coursekit.checks import expect_equal, expect_object, expect_true
 from coursekit.data import load_digits, spirals
 
 pytestmark = pytest.mark.task(10)
 
 
 def _accuracy(model, X, y, n_classes, what):
+    expect_object(model, f"{what}: what train_mlp returns")
     logits = expect_float_array(model.forward(X), (len(X), n_classes), f"{what}: the model's logits")
     return float(np.mean(np.argmax(logits, axis=1) == y))
 
@@ -58,7 +59,8 @@ def test_same_seed_same_model(submission):
     """train_mlp is deterministic: the same seed gives the same model, another seed another one"""
     X, y = _blobs(90, 4, 3, 1001)
     train = submission.backprop.train_mlp
-    runs = [train(X, y, hidden=(16,), epochs=3, lr=0.1, seed=s) for s in (7, 7, 8)]
+    runs = [expect_object(train(X, y, hidden=(16,), epochs=3, lr=0.1, seed=s), "what train_mlp returns")
+            for s in (7, 7, 8)]
     logits = [expect_float_array(m.forward(X), (90, 3), "the model's logits") for m in runs]
     expect_equal(logits[1], logits[0], "logits of two models trained with the same seed")
     expect_true(not np.array_equal(logits[2], logits[0]), "models trained with different seeds are identical")
@@ -68,8 +70,10 @@ def test_same_seed_same_model(submission):
 def test_hidden_widths_and_classes(submission):
     """train_mlp builds its network from `hidden` and the number of classes in y"""
     X, y = _blobs(80, 5, 4, 1002)
-    model = submission.backprop.train_mlp(X, y, hidden=(16, 8), epochs=2, lr=0.05, seed=0)
+    model = expect_object(submission.backprop.train_mlp(X, y, hidden=(16, 8), epochs=2, lr=0.05, seed=0),
+                          "what train_mlp returns")
     expect_float_array(model.forward(X[:7]), (7, 4), "logits of a 4-class model with hidden=(16, 8)")
     X2, y2 = _blobs(30, 2, 2, 1003)
-    model = submission.backprop.train_mlp(X2, y2, hidden=(), epochs=2, lr=0.05, seed=0)
+    model = expect_object(submission.backprop.train_mlp(X2, y2, hidden=(), epochs=2, lr=0.05, seed=0),
+                          "what train_mlp returns")
     expect_float_array(model.forward(X2), (30, 2), "logits of a 2-class model with no hidden layer")

@@ -120,3 +120,20 @@ def materialize(bad: KnownBad, solution_dir: Path, week: WeekConfig, dest: Path)
     for name, text in files.items():
         (dest / name).write_text(text, encoding="utf-8")
     return dest
+
+
+_STUB = re.compile(r'^([ \t]*)raise NotImplementedError\("[a-z0-9_]+ task \d+ \([^"]*\) is not implemented yet"\)[ \t]*$', re.M)
+
+
+def do_nothing(stencil_dir: Path, week: WeekConfig, dest: Path) -> Path:
+    """The submission that does nothing: the stencil with every task's stub returning ``None``
+    (classes keep the stencil's given code). It must score 0 with no grader error: points for
+    code that does nothing would be points for nothing. Writes into ``dest``; returns it."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in week.student_files:
+        text = (stencil_dir / name).read_text(encoding="utf-8")
+        stubbed, count = _STUB.subn(r"\1return None", text)
+        if count == 0:
+            raise KnownBadError(f"{stencil_dir / name}: no task stub found to make the do-nothing submission")
+        (dest / name).write_text(stubbed, encoding="utf-8")
+    return dest

@@ -26,8 +26,12 @@ def describe_failure(excinfo: Any, public: bool, week: Any = None) -> tuple[str,
         return (f"{exc.summary}\n{exc.detail}".strip() if public else exc.summary), False
     if isinstance(exc, StudentError):
         if exc.in_driver:
-            return ("The grader hit an internal error on this test (in a driver); this is not "
-                    "necessarily your fault, and your course staff will look into it."), True
+            # A driver runs the student's objects in the student's process; the reference and every
+            # known-bad pass through the same drivers in `make verify`, so what makes one fail here
+            # is what the student's code gave it (None for a model, a missing method).
+            kind = exc.type if exc.type in BUILTIN_EXCEPTIONS else "an exception"
+            return (f"The check could not run on what your code returned or built ({kind} in the course's "
+                    "step that drives your objects): see the task's specification."), False
         return _student_error(exc, public, week), False
     if isinstance(exc, WorkerFailure):
         if exc.kind == "startup":  # before any student code ran: the grading machine's fault

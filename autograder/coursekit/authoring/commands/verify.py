@@ -7,6 +7,8 @@ known-bad key naming a test that exists. Then submissions go through the one gra
 
 - the reference (``solutions/<week>/``): full marks on every public and hidden test;
 - the untouched stencil (``stencils/<week>/``): zero, with no test in a grader-error state;
+- the do-nothing submission (the stencil with every stub returning ``None``): zero, no grader
+  error (a property test that passes for code that computes nothing gives points for nothing);
 - every known-bad submission (``autograder/<week>/known_bad/<name>/expected.toml``, the reference
   with one typical mistake, see ``coursekit.authoring.known_bad``): exactly its expected per-test
   scores, keyed by stable test id, and no grader error.
@@ -99,6 +101,9 @@ def verify_week(repo: Repo, week: WeekConfig, echo=print, archive: Path | None =
             runs.append(("reference", repo.solution(week.name), lambda r: check_reference(week, r)))
         runs.append(("stencil (untouched)", repo.stencil(week.name),
                      lambda r: check_zero("the untouched stencil", r)))
+        nothing = known_bad.do_nothing(repo.stencil(week.name), week, Path(tmp) / "do_nothing")
+        runs.append(("do-nothing (stubs return None)", nothing,
+                     lambda r: check_zero("the do-nothing submission", r)))
         for bad in known_bad.discover(repo.known_bad(week.name)):
             folder = known_bad.materialize(bad, repo.solution(week.name), week, Path(tmp) / "known_bad" / bad.name)
             runs.append((f"known-bad {bad.name}", folder, lambda r, b=bad: check_known_bad(b, r)))
