@@ -168,9 +168,10 @@ def test_a_crashing_grader_leaves_the_fallback_with_a_message(archive, tmp_path)
 
 
 def test_an_overrunning_grader_is_stopped_and_the_fallback_stands(archive, tmp_path):
-    reference = (REPO.solution(WEEK) / "perceptron.py").read_text()
+    # Importing it takes a minute: far past the 2-second deadline on any machine.
+    slow = (REPO.solution(WEEK) / "perceptron.py").read_text() + "\nimport time\ntime.sleep(60)\n"
     started = time.monotonic()
-    results = run_autograder(archive, tmp_path, {"perceptron.py": reference}, deadline=2)
+    results = run_autograder(archive, tmp_path, {"perceptron.py": slow}, deadline=2)
     assert results["score"] == 0 and "longer than the 2-second limit" in results["output"]
     assert time.monotonic() - started < 30
 

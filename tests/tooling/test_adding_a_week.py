@@ -173,7 +173,7 @@ def test_inserting_a_public_test_at_the_top_changes_no_known_bad_spec(tmp_path):
         def test_a_new_first_test(submission):
             """predict returns one label per row"""
             got = submission.perceptron.predict(np.ones(2), 0.0, np.ones((4, 2)))
-            expect_equal(len(got), 4, "the number of labels")
+            expect_array(got, "predict's labels", shape=(4,))
         ''')
     text = tests.read_text()
     first = text.index("\n@pytest.mark")
