@@ -5,10 +5,11 @@ driver), so initialization is reproducible. The configured run of the handout,
 ``train(build_model(), X_train, y_train, epochs=20, seed=0)`` on the digits' training split, runs
 once per grading (a module-scoped fixture); its logits on the held-out test split come back as data
 through the ``model_logits`` driver (evaluation mode, no gradients) and the grader computes the
-accuracy. Parameters are counted by the grader, from the state dict it receives; a fresh process
-(another seed, nothing the first one kept) builds the network again, loads only that state and must
-give the same logits, so a state dict or ``parameters()`` that leaves something out cannot pass. The
-trained network is checked the same way before its accuracy counts.
+accuracy. Parameters are counted by the grader, from the state dict it receives; a network built
+afresh under another seed must compute other logits (its outputs depend on its own weights) until it
+loads only that state, and then the same ones, so a state dict or ``parameters()`` that leaves
+something out, or weights kept outside the module, cannot pass. The trained network is checked the
+same way before its accuracy counts.
 """
 
 from __future__ import annotations
@@ -41,17 +42,20 @@ FRESH_SEED = 9001
 
 def _counted_state(submission, model, X, logits, what: str) -> int:
     """The number of scalars in ``model``'s state dict, after proving that the state holds all the
-    network's outputs depend on: a fresh worker builds the network under another seed, loads the
-    state, and must give ``logits`` on ``X``. Ends the current worker."""
+    network's outputs depend on: a fresh network built under another seed must compute other logits
+    on ``X`` (its outputs depend on its own weights) until it loads the state, and then ``logits``."""
     state = submission.driver("state_dict", model)
     expect_true(type(state) is dict and all(type(v) is torch.Tensor for v in state.values()),
                 f"{what}: state_dict must map names to tensors")
     count = int(sum(v.numel() for v in state.values() if v.is_floating_point()))
-    submission.restart_worker()
     submission.driver("set_seed", FRESH_SEED)
     fresh = submission.cnn.build_model()
+    before = _logits(submission, fresh, X, f"{what}: logits of a freshly built network")
     submission.driver("load_state_dict", fresh, state)
     again = _logits(submission, fresh, X, f"{what}: logits of a fresh network given its state dict")
+    expect_true(not np.allclose(before, logits),
+                f"{what}: a freshly built network under another seed computes the same logits: the "
+                "outputs must come from the network's own weights (nothing kept outside the module)")
     try:
         expect_close(again, logits, f"{what}: logits of a fresh network given its state dict")
     except GradeFailure:

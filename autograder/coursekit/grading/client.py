@@ -216,13 +216,6 @@ class Submission:
             raise RuntimeError("this channel cannot measure the student's CPU time")
         return value, seconds
 
-    def restart_worker(self) -> None:
-        """Start the student's code afresh in new processes: what a check needs to be sure that a
-        result comes from data it hands over (a state dict, weights) and not from state the
-        student's code kept. Proxies of the old processes' objects stop working."""
-        for conn in {id(c): c for c in self._connections.values()}.values():
-            conn.channel.restart()
-
     def driver(self, driver_name: str, /, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
         """Run a public driver (the week's ``drivers.py`` or ``coursekit.worker.drivers``) in the
         worker and return its data: in the worker of the first student object among the arguments,

@@ -332,11 +332,6 @@ class WorkerChannel:
         if self._held is not None:
             self._held.release()  # only now may another run take this user
 
-    def restart(self) -> None:
-        """End the current worker; the next request starts a fresh one (nothing of the student's
-        process survives: objects, module state, threads). Not a failure."""
-        self._stop()
-
     def discard(self, why: str) -> None:
         """Drop the current worker (it broke the protocol); the next request starts a fresh one."""
         self._fail(why)

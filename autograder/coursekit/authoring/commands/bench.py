@@ -94,10 +94,12 @@ def render(rows: list[dict]) -> str:
                      f"{r['inprocess_s']:.2f} | {r['overhead_s']:.2f} | {r['ratio']:.2f} | "
                      f"{r['memory_mb']:.0f} | {'within' if ok else 'OVER'} ({r['budget_s']:g} s, "
                      f"{r['budget_mb']} MB, overhead {OVERHEAD_BUDGET_SECONDS} s) |")
-    lines += ["", "Grading is the full Gradescope path: a fresh isolated grader interpreter, the "
-              "sandboxed worker (as the unprivileged worker user when run as root), public and hidden "
-              "tests. In-process is plain pytest on the same tests with the reference imported "
-              "directly. The overhead includes both interpreters' start-up.", ""]
+    lines += ["", "Grading is the one grading path: `run_autograder` on the week's Gradescope tree, its "
+              "supervisor, a fresh isolated grader interpreter, and the sandboxed worker or workers (one "
+              "per group of files a week forbids different packages in; under bubblewrap's namespaces "
+              "and the run's own worker user when run as root). In-process is pytest with the course "
+              "plugin on the same tests, the reference imported into the same process. The overhead is "
+              "their difference: the interpreters' start-up, the protocol and the sandbox.", ""]
     return "\n".join(lines)
 
 
