@@ -215,3 +215,22 @@ def test_a_bad_value_in_one_test_fails_that_test_never_the_file(week_dir):
     assert by_name["an unknown visibility"]["visibility"] == "visible"
     assert by_name["add works, with a NaN on the leaderboard"]["score"] == 2
     assert "leaderboard" not in data and "leaderboard value" in data["output"]
+
+
+def test_a_grading_run_can_never_use_the_in_process_channel(week_dir, monkeypatch):
+    """Under the grader entry (COURSEKIT_GRADING set), asking for in-process grading fails every
+    test that needs the student's code instead of running it in the grader's process."""
+    week_dir.makepyfile(test_toy="""
+        import pytest
+        from coursekit.checks import expect_equal
+
+        @pytest.mark.task(1)
+        @pytest.mark.points(1)
+        def test_add(submission):
+            '''add works'''
+            expect_equal(submission.toy.add(2, 3), 5, "add(2, 3)")
+    """)
+    monkeypatch.setenv("COURSEKIT_GRADING", "1")
+    _, data = run(week_dir)
+    (test,) = data["tests"]
+    assert test["score"] == 0 and "must use the sandboxed worker" in test["output"]
