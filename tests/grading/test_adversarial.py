@@ -442,7 +442,7 @@ def test_files_ipc_and_setuid_helpers_do_not_outlive_the_run(tmp_path):
     user = results["extra_data"]["grading_run"]["worker_user"]
     uid = pwd.getpwnam(user).pw_uid
     assert users.processes_of(uid) == []
-    left = [os.path.join(r, n) for r in users.SHARED_FOLDERS for n in os.listdir(r)
+    left = [os.path.join(r, n) for r in users.SHARED_FOLDERS if os.path.isdir(r) for n in os.listdir(r)
             if os.lstat(os.path.join(r, n)).st_uid == uid]
     assert left == []
     ipcs = sp.run(["ipcs", "-m", "-c"], capture_output=True, text=True).stdout

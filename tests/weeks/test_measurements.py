@@ -51,6 +51,59 @@ def conv2d_forward(x, w, b, stride=1, pad=0):
     return box["out"]
 '''
 
+#: A four-loop convolution done by a helper process beside spinning processes, while the worker's own
+#: thread, at the lowest priority, polls for the answer: it waits on a run queue the whole time.
+NICE_HELPERS = '''
+import os as _os, pickle as _pickle, signal as _signal
+_loops = conv2d_forward
+_channel = []
+
+
+def _read(fd, n):
+    data = b""
+    while len(data) < n:
+        try:
+            chunk = _os.read(fd, n - len(data))
+        except BlockingIOError:
+            continue  # busy-poll: runnable, never blocked
+        if not chunk:
+            _os._exit(0)
+        data += chunk
+    return data
+
+
+def _serve(rfd, wfd):
+    while True:
+        x, w, b, stride, pad = _pickle.loads(_read(rfd, int.from_bytes(_read(rfd, 8), "little")))
+        spinners = []
+        for _ in range(len(_os.sched_getaffinity(0))):
+            pid = _os.fork()
+            if pid == 0:
+                while True:
+                    pass
+            spinners.append(pid)
+        out = _loops(x, w, b, stride, pad)
+        for pid in spinners:
+            _os.kill(pid, _signal.SIGKILL)
+            _os.waitpid(pid, 0)
+        data = _pickle.dumps(out)
+        _os.write(wfd, len(data).to_bytes(8, "little") + data)
+
+
+def conv2d_forward(x, w, b, stride=1, pad=0):
+    if not _channel:
+        a_r, a_w = _os.pipe()
+        b_r, b_w = _os.pipe()
+        if _os.fork() == 0:
+            _serve(a_r, b_w)
+        _os.set_blocking(b_r, False)
+        _os.nice(19)
+        _channel.extend([a_w, b_r])
+    data = _pickle.dumps((x, w, b, stride, pad))
+    _os.write(_channel[0], len(data).to_bytes(8, "little") + data)
+    return _pickle.loads(_read(_channel[1], int.from_bytes(_read(_channel[1], 8), "little")))
+'''
+
 #: A network with a 535,642-parameter layer that ``parameters()`` leaves out of the count.
 HIDDEN_PARAMETERS = '''
 
@@ -98,7 +151,8 @@ def _failed(results: dict) -> set[str]:
     return {t["extra_data"]["id"] for t in results["tests"] if t["score"] < t["max_score"]}
 
 
-@pytest.mark.parametrize("cheat", [CACHED, CLOCKS], ids=["results cached by input", "clocks stopped"])
+@pytest.mark.parametrize("cheat", [CACHED, CLOCKS, NICE_HELPERS],
+                         ids=["results cached by input", "clocks stopped", "helpers and a low priority"])
 def test_a_slow_convolution_cannot_fake_its_speed(tmp_path, cheat):
     results = _score(tmp_path, "cnn", _submission(tmp_path, "cnn", {"conv.py": cheat}, FOUR_LOOPS))
     assert _failed(results) == {"test_cnn.py::test_conv_forward_speed",

@@ -210,6 +210,7 @@ class Submission:
         charged to the worker (wall time minus its waits for a CPU, from the kernel, see
         ``grading.clock``); in-process, this thread's CPU time. Compare it with an operation the
         grader times itself with ``time.thread_time``, on the same inputs."""
+        function._conn.channel.measure_next = True
         value = function(*args, **kwargs)
         seconds = function._conn.last_seconds
         if seconds is None:

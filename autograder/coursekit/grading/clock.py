@@ -20,14 +20,47 @@ class Overloaded(Exception):
     """The machine was so busy that a call could not get its share of a CPU in time."""
 
 
+def user_cpu_seconds(uid: int | None) -> float:
+    """CPU seconds used so far by every process of ``uid``, exited children they reaped included
+    (``/proc/<pid>/stat``: utime, stime, cutime, cstime, in clock ticks)."""
+    import os
+
+    if uid is None:
+        return 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.stat(f"/proc/{entry}").st_uid != uid:
+                continue
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        total += sum(int(v) for v in fields[11:15])  # utime, stime, cutime, cstime
+    return total / ticks
+
+
 class ChargedClock:
     """Seconds a call may be charged to the student since it started: wall time minus the worker's
     run-queue wait. Where ``schedstat`` is unreadable it is plain wall time."""
 
-    def __init__(self, pid: int):
+    def __init__(self, pid: int, uid: int | None = None):
         self.path = f"/proc/{pid}/schedstat"
+        self.uid = uid
         self.start = time.monotonic()
         self.waited0 = self._waited()
+        self.cpu0 = user_cpu_seconds(uid) if uid is not None else 0.0
+
+    def spent(self) -> float:
+        """What a timed call costs: the charged time, or the CPU time all the worker user's
+        processes used meanwhile when that is more (work handed to other processes, or a main
+        thread kept off the CPU by its own helpers, is not free)."""
+        if self.uid is None:
+            return self.charged()
+        return max(self.charged(), user_cpu_seconds(self.uid) - self.cpu0)
 
     def _waited(self) -> float | None:
         try:

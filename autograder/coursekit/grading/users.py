@@ -219,7 +219,7 @@ def descendants_of(pid: int) -> list[int]:
 # --- files and IPC objects --------------------------------------------------------------------
 
 #: World-writable places a worker can leave files in for a later run to find.
-SHARED_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm")
+SHARED_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/dev/mqueue")
 
 
 def remove_files_of(uid: int, roots: tuple[str, ...] = SHARED_FOLDERS) -> int:
