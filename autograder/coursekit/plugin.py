@@ -28,7 +28,6 @@ to the student's code (and its sandbox policy) is in ``grading/connect.py``.
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 from typing import Any
 

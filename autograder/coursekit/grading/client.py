@@ -14,7 +14,6 @@ are identical). The grader entry can never select the second.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 from .. import protocol

@@ -35,7 +35,6 @@ def parameter_count(server: Any, module: Any) -> int:
 
 def set_seed(server: Any, seed: int) -> None:
     """Seed numpy's and (if loaded) torch's global generators in the worker."""
-    import sys
     import numpy as np
     np.random.seed(seed)
     torch = torch_if_loaded()
