@@ -11,7 +11,7 @@ import time
 import pytest
 
 from coursekit.grading.client import Connection, Submission, WorkerFailure
-from coursekit.grading.clock import ChargedClock
+from coursekit.grading.clock import ChargedClock, process_cpu_seconds
 from coursekit.grading.sandbox import SandboxSettings, WorkerChannel
 
 pytestmark = pytest.mark.slow
@@ -78,3 +78,43 @@ def test_a_loaded_machine_does_not_time_out_a_call_that_fits_its_limit():
             b.kill()
             b.wait()
         channel.close()
+
+
+def test_a_process_clock_counts_the_cpu_of_threads_that_have_ended():
+    code = ("import threading, time\n"
+            "def burn():\n    end = time.thread_time() + 0.3\n    while time.thread_time() < end: pass\n"
+            "t = threading.Thread(target=burn); t.start(); t.join()\nprint('done', flush=True)\ntime.sleep(30)\n")
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "done"
+        used = process_cpu_seconds(child.pid)
+        main_thread = int(open(f"/proc/{child.pid}/schedstat").read().split()[0]) / 1e9
+    finally:
+        child.kill()
+        child.wait()
+    assert used is not None and used >= 0.3 > main_thread
+    assert process_cpu_seconds(child.pid) is None  # gone
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a timed call counts a dedicated worker user's CPU (root)")
+def test_a_timed_call_costs_the_same_on_a_loaded_machine():
+    """A few milliseconds of work is charged a few milliseconds while the worker and the grader
+    share one CPU with three busy processes: neither the grader's wait to be woken for the reply
+    nor the clock-tick steps of ``/proc/<pid>/stat`` (10 ms) are charged to the student."""
+    cpu = min(os.sched_getaffinity(0))
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {cpu})  # grader and worker on the burners' CPU
+    channel = WorkerChannel(SandboxSettings(student_files={"toy.py": SOURCE.encode()}))
+    burners = _burners(3, cpu)
+    try:
+        channel.start()
+        submission = Submission({"toy": Connection(channel, call_timeout=30)})
+        costs = sorted(submission.timed(submission.toy.burn, 0.003)[1] for _ in range(15))
+    finally:
+        for b in burners:
+            b.kill()
+            b.wait()
+        channel.close()
+        os.sched_setaffinity(0, before)
+    assert costs[0] >= 0.0029, costs  # all of the work is charged
+    assert costs[len(costs) // 2] < 0.006, costs  # and little else

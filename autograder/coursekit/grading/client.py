@@ -205,8 +205,9 @@ class Submission:
 
     def timed(self, function: FunctionProxy, /, *args: Any, **kwargs: Any) -> tuple[Any, float]:
         """Call a student function and return ``(result, seconds)``: the time the call took,
-        measured by the grader, never reported by the student's process. Sandboxed, the time
-        charged to the worker (wall time minus its waits for a CPU, from the kernel, see
+        measured by the grader, never reported by the student's process. Sandboxed, the CPU time
+        of all the worker user's processes during the call, or the wall time in which neither the
+        worker nor the grader waited for a CPU when that is more (from the kernel, see
         ``grading.clock``); in-process, this thread's CPU time. Compare it with an operation the
         grader times itself with ``time.thread_time``, on the same inputs."""
         function._conn.channel.measure_next = True
