@@ -36,8 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import WeekConfig
-
-_MARKER_LINE = re.compile(r"^[ \t]*#+\s*(BEGIN|END) SOLUTION[ \t]*\n", re.M)
+from .markers import without_markers  # noqa: F401 (also used as known_bad.without_markers)
 
 
 class KnownBadError(ValueError):
@@ -99,13 +98,12 @@ def discover(folder: Path) -> list[KnownBad]:
     return [load(spec) for spec in sorted(folder.glob("*/expected.toml"))]
 
 
-def without_markers(text: str) -> str:
-    return _MARKER_LINE.sub("", text)
-
-
 def materialize(bad: KnownBad, solution_dir: Path, week: WeekConfig, dest: Path) -> Path:
-    """Write the known-bad submission's student files into ``dest``; return ``dest``."""
-    files = {name: without_markers((solution_dir / name).read_text(encoding="utf-8"))
+    """Write the known-bad submission's student files into ``dest``; return ``dest``.
+
+    Raises :class:`KnownBadError` when a change does not apply, and
+    :class:`~coursekit.authoring.markers.MarkerError` at a misspelt marker in the reference."""
+    files = {name: without_markers((solution_dir / name).read_text(encoding="utf-8"), str(solution_dir / name))
              for name in week.student_files}
     for i, (file, old, new) in enumerate(bad.changes):
         if file not in files:

@@ -15,7 +15,10 @@ task that the enclosing function belongs to (from the week config)::
         raise NotImplementedError("perceptron task 1 (predict) is not implemented yet")
 
 Markers are found with :mod:`tokenize`, so a marker is a comment token: marker text inside a string,
-an unclosed, nested or stray marker, or a marker sharing a line with code fails with ``file:line``.
+an unclosed, nested or stray marker, a marker sharing a line with code, a comment that looks like a
+marker but is not exactly one (:mod:`.markers`: ``### Begin Solution``, ``# BEGIN SOLUTION``,
+``### BEGIN SOLN``...), or a function a task lists that holds no region fails with ``file:line``:
+each would otherwise ship solution code in the stencil.
 nbgrader's own ``ClearSolutions`` cannot do that (it matches substrings, ignores a stray END and has
 one fixed stub per language), so Python files are stripped here; notebooks reuse the same stripping
 per code cell and nbgrader's ``ClearOutput`` preprocessor for their outputs.
@@ -26,26 +29,22 @@ Generation is deterministic: the output depends only on the input files and the 
 from __future__ import annotations
 
 import ast
-import io
 import re
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import WeekConfig
+from . import markers
+from .markers import MarkerError  # noqa: F401 (raised here; callers catch it as stencil.MarkerError)
 
 BEGIN = "BEGIN SOLUTION"
 END = "END SOLUTION"
-_MARKER = re.compile(r"^#+\s*(BEGIN|END) SOLUTION\s*$")
 
 #: Files and folders that are never part of a stencil (compiled files, caches, OS litter).
 IGNORED_NAMES = {"__pycache__", ".DS_Store", "Thumbs.db", ".ipynb_checkpoints", "__MACOSX",
                  ".pytest_cache"}
 IGNORED_SUFFIXES = {".pyc", ".pyo"}
-
-
-class MarkerError(ValueError):
-    """A malformed solution marker; the message starts with ``file:line:``."""
 
 
 @dataclass(frozen=True)
@@ -65,20 +64,20 @@ def stub_lines(week: WeekConfig, task_number: int, indent: str) -> list[str]:
 
 def find_regions(source: str, filename: str, line_offset: int = 0) -> list[Region]:
     """Locate solution regions, validating the markers. ``line_offset`` shifts reported lines."""
-    lines = source.splitlines()
+    lines = markers.source_lines(source)
     marker_lines: dict[int, str] = {}
     try:
-        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
-            if tok.type == tokenize.COMMENT:
-                m = _MARKER.match(tok.string)
-                if m:
-                    row = tok.start[0]
-                    if lines[row - 1][: tok.start[1]].strip():
-                        raise MarkerError(f"{filename}:{row + line_offset}: solution marker shares its "
-                                          "line with code; put it alone on its own line")
-                    marker_lines[row] = m.group(1)
+        found = markers.find(source)
     except (tokenize.TokenError, IndentationError, SyntaxError) as e:
         raise MarkerError(f"{filename}:{line_offset + 1}: cannot tokenize the file: {e}") from None
+    for mark in found:
+        row = mark.line + line_offset
+        if not mark.marker.exact:
+            raise MarkerError(f"{filename}:{row}: {markers.problem(mark.marker)}")
+        if mark.after_code:
+            raise MarkerError(f"{filename}:{row}: solution marker shares its line with code; put it "
+                              "alone on its own line")
+        marker_lines[mark.line] = mark.marker.kind
     # Marker text that is not a marker comment is in a string, a docstring or mid-comment: refuse,
     # since a stencil would otherwise ship solution text the author meant to strip.
     for row, text in enumerate(lines, start=1):
@@ -129,17 +128,43 @@ def _enclosing_function(tree: ast.AST, line: int) -> str | None:
     return best[1] if best else None
 
 
+def task_definitions(tree: ast.Module, week: WeekConfig, student_file: str
+                     ) -> list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef]]:
+    """The functions and classes of ``tree`` that a task of ``week`` lists for ``student_file``
+    (``name`` or ``Class.method``), with their qualified names; those a task lists but ``tree``
+    does not define are left out."""
+    wanted = {name for task in week.tasks if task.file == student_file for name in task.functions}
+    found = []
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if node.name in wanted:
+                found.append((node.name, node))
+            if isinstance(node, ast.ClassDef):
+                found += [(f"{node.name}.{child.name}", child) for child in node.body
+                          if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef))
+                          and f"{node.name}.{child.name}" in wanted]
+    return found
+
+
 def strip_source(source: str, filename: str, week: WeekConfig, student_file: str,
                  line_offset: int = 0) -> str:
     """The stencil text of one Python source (or notebook cell)."""
     regions = find_regions(source, filename, line_offset)
-    if not regions:
-        return source
     try:
         tree = ast.parse(source, filename)
     except SyntaxError as e:
+        if not regions:
+            return source
         raise MarkerError(f"{filename}:{(e.lineno or 1) + line_offset}: the reference does not parse: "
                           f"{e.msg}") from None
+    for name, node in task_definitions(tree, week, student_file):
+        if not any(node.lineno <= r.begin <= (node.end_lineno or node.lineno) for r in regions):
+            raise MarkerError(f"{filename}:{node.lineno + line_offset}: {name!r} belongs to task "
+                              f"{week.task_for(student_file, name).number} but holds no solution region, so "
+                              f"the stencil would ship all of it; mark the student's part with "
+                              f"'{markers.BEGIN_MARKER}' / '{markers.END_MARKER}'")
+    if not regions:
+        return source
     lines = source.splitlines(keepends=True)
     out: list[str] = []
     origin: list[int] = []  # for each output line, the reference line it came from (for errors)
@@ -181,9 +206,9 @@ def strip_notebook(raw: str, filename: str, week: WeekConfig, student_file: str)
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "code":
             cell.source = strip_source(cell.source, f"{filename}[cell {index}]", week, student_file)
-        elif BEGIN in cell.source or END in cell.source:
-            raise MarkerError(f"{filename}[cell {index}]:1: solution markers in a {cell.cell_type} cell; "
-                              "only code cells may hold solution regions")
+        elif mentioned := markers.lines_mentioning(cell.source):
+            raise MarkerError(f"{filename}[cell {index}]:{mentioned[0]}: a solution marker (or a look-alike) in a "
+                              f"{cell.cell_type} cell; only code cells may hold solution regions")
     nb, _ = ClearOutput().preprocess(nb, {})
     return nbformat.writes(nb) + "\n"
 
@@ -193,7 +218,10 @@ def is_ignored(path: Path) -> bool:
 
 
 def generate(solution_dir: Path, week: WeekConfig) -> dict[str, bytes]:
-    """The stencil of one week as ``{relative path: bytes}``, in sorted order."""
+    """The stencil of one week as ``{relative path: bytes}``, in sorted order.
+
+    Raises :class:`MarkerError` (``file:line: what is wrong``) at the first malformed or misspelt
+    marker, region outside a task, or task function without a region."""
     files: dict[str, bytes] = {}
     for path in sorted(p for p in solution_dir.rglob("*") if p.is_file()):
         rel = path.relative_to(solution_dir)
@@ -212,6 +240,18 @@ def generate(solution_dir: Path, week: WeekConfig) -> dict[str, bytes]:
     if missing:
         raise MarkerError(f"{solution_dir}: missing student files {missing} named in {week.path}")
     return files
+
+
+def check(solution_dir: Path, week: WeekConfig) -> list[str]:
+    """Why the week's stencil cannot be generated (a marker problem with ``file:line``), or nothing:
+    every command that reads the reference's markers refuses on these, not only ``make stencils``."""
+    if not solution_dir.is_dir():
+        return []
+    try:
+        generate(solution_dir, week)
+    except MarkerError as e:
+        return [str(e)]
+    return []
 
 
 @dataclass

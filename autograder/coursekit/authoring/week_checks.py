@@ -9,7 +9,8 @@ not collide with each other, with a student module, or with another week's when 
 - helper modules beside them (oracles, cases): ``<week>_*.py``;
 - the week's drivers: ``assignments/<week>/drivers.py`` (optional).
 
-Then the tests are collected (not run) with the course plugin: every test has a task of the
+The reference's solution markers are checked as ``make stencils`` checks them (a misspelt or
+malformed marker is refused with ``file:line``). Then the tests are collected (not run) with the course plugin: every test has a task of the
 config, each task's tests carry exactly its points, and every known-bad submission's changes apply
 and its score keys name tests that exist.
 """
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from ..config import WeekConfig
 from ..paths import Repo
-from . import known_bad
+from . import known_bad, stencil
 
 
 def naming_problems(repo: Repo, week: WeekConfig) -> list[str]:
@@ -98,14 +99,15 @@ def known_bad_problems(repo: Repo, week: WeekConfig, test_ids: list[str]) -> lis
             problems += bad.key_problems(test_ids)
             try:
                 known_bad.materialize(bad, repo.solution(week.name), week, Path(tmp) / bad.name)
-            except (known_bad.KnownBadError, OSError) as e:
+            except (known_bad.KnownBadError, stencil.MarkerError, OSError) as e:
                 problems.append(str(e))
     return problems
 
 
 def static_problems(repo: Repo, week: WeekConfig) -> list[str]:
     """Everything wrong with ``week`` that can be found without grading (empty when all is well)."""
-    problems = naming_problems(repo, week)
+    problems = stencil.check(repo.solution(week.name), week)  # a misspelt marker, with file:line
+    problems += naming_problems(repo, week)
     listing = collect(repo, week)
     problems += points_problems(week, listing)
     problems += known_bad_problems(repo, week, [t["id"] for t in listing["tests"]])
