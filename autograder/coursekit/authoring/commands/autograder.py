@@ -114,9 +114,11 @@ def write_tree(files: dict[str, bytes], dest: Path) -> Path:
 
 
 def scan(files: dict[str, bytes], repo: Repo, week: WeekConfig) -> None:
-    """Refuse (``LeakError``) if any file would carry the reference into the archive: a copy of a
-    reference file, a solution marker, or a line of a solution region (hidden tests may ship)."""
-    problems = leaks.scan(files, leaks.collect(repo, week, hidden_tests=False))
+    """Refuse (``LeakError``) if the reference's markers are misspelt or malformed, or if any file
+    would carry the reference into the archive: a copy of a reference file, a solution marker or a
+    look-alike, or a line of its solution code (hidden tests may ship; their oracles may share
+    short lines with the reference)."""
+    problems = leaks.scan(files, leaks.collect(repo, week, hidden_tests=False), graders=layout.HIDDEN_TESTS)
     if problems:
         raise LeakError("refusing to build: " + "; ".join(problems))
 
