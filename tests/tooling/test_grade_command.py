@@ -4,6 +4,7 @@ one ends with a valid, complete results file that says what happened, well withi
 from __future__ import annotations
 
 import json
+import os
 import time
 import zipfile
 
@@ -90,7 +91,10 @@ def _damaged_zip(folder):
 @pytest.mark.parametrize("make, reason", [
     (lambda folder: None, "missing perceptron.py"),
     (_damaged_zip, "perceptron.py in submission.zip is damaged"),
-], ids=["empty folder", "damaged zip"])
+    (lambda folder: os.mkfifo(folder / "perceptron.py"), "perceptron.py is a named pipe"),
+    (lambda folder: os.symlink("/etc/hostname", folder / "perceptron.py"),
+     "perceptron.py is a symbolic link pointing outside the submission"),
+], ids=["empty folder", "damaged zip", "named pipe", "link out"])
 def test_make_grade_prints_why_a_submission_cannot_be_graded(repo, tmp_path, capsys, make, reason):
     folder = tmp_path / "upload"
     folder.mkdir()

@@ -8,6 +8,12 @@ every orphan reaped, before results are written.
 
 Without root (a TA's or student's machine) the worker runs as the same user in its own session; it
 is isolated as a process, but not as a user, and the grader says so.
+
+A started worker first imports the student's modules, each within ``import_seconds`` of charged
+time. A module whose import fails (it raises, loops, crashes the worker) is recorded once and never
+imported again, in this worker or the next: every request that needs it fails at once with that
+record (:class:`~coursekit.grading.client.ImportFailure`), so a broken import costs one limit, not
+one per test.
 """
 
 from __future__ import annotations
@@ -291,6 +297,7 @@ class WorkerChannel:
                 raise self.import_failures[name].again()
 
     def _exchange(self, message: dict, buffers: list[bytes], timeout: float | None) -> tuple[dict, list[bytes]]:
+        """One request and its reply, within ``timeout`` seconds charged to the student."""
         limit = timeout if timeout is not None else 3600.0
         # A timed call (Submission.timed) also counts the CPU of every process of the worker user;
         # scanning them costs a little, so only then.
