@@ -63,7 +63,9 @@ def test_a_crash_at_import_is_found_once(tmp_path):
     results, _ = graded(tmp_path, "import os\nos._exit(3)\n" + GOOD)
     assert results["extra_data"]["worker_failures"] == ["exited"]
     for test in results["tests"]:
-        assert "toy.py could not be imported" in test["output"] and "exit code 3" in test["output"]
+        assert "toy.py could not be imported" in test["output"], test
+        # (the exit code, or the kill that ended the sandbox around it first, as the race goes)
+        assert "ended the worker process" in test["output"] and "while it was being imported" in test["output"]
 
 
 def test_the_finished_copy_is_graded_over_the_untouched_starter_and_both_are_named(tmp_path):

@@ -69,7 +69,7 @@ class ImportFailure(Exception):
         kind = self.error.type if self.error.type in BUILTIN_EXCEPTIONS else "an exception"
         return f"it raised {kind} while being imported"
 
-    def again(self) -> "ImportFailure":
+    def again(self) -> ImportFailure:
         """A fresh exception with the same record (raising one object twice would pile up tracebacks)."""
         copy = ImportFailure(self.file, self.kind, self.detail, self.error)
         if self.error is not None:

@@ -96,7 +96,7 @@ def connect(state: Any, week: Any):
         from ..local import InProcessChannel
         channel = InProcessChannel(state.submission_dir, [Path(f).stem for f in files], forbidden, drivers)
         state.channels.append(channel)
-        conn = Connection(channel, week.budget.call_timeout_seconds, sum(missing.values(), []))
+        conn = Connection(channel, week.budget.call_timeout_seconds, [m for found_in in missing.values() for m in found_in])
         connections.update({Path(n).stem: conn for n in files})
     state.submission_proxy = Submission(connections)
     return next(iter(connections.values()))

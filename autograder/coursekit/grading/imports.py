@@ -15,7 +15,7 @@ import importlib.machinery
 import sys
 import sysconfig
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 #: The course's own package is always importable (it ships with the grader and the starter).
@@ -50,7 +50,7 @@ def _site_folders() -> list[str]:
     return [p for p in dict.fromkeys(found) if Path(p).is_dir()]
 
 
-@lru_cache(maxsize=None)
+@cache
 def is_available(module: str) -> bool:
     """Whether a top-level module would import in the grader's environment without the student's
     folder: the standard library, a built-in module, an installed package, or the course's engine."""

@@ -193,7 +193,7 @@ def locate_in_folder(root: Path, student_files: tuple[str, ...] | list[str]) -> 
     root = Path(root)
     entries = _entries_in_folder(root)
     if not any(f in entries for f in student_files):
-        zips = [(rel, p) for rel, p in sum(entries.values(), []) if rel.endswith(".zip")]
+        zips = [(rel, p) for found in entries.values() for rel, p in found if rel.endswith(".zip")]
         if len(zips) == 1:
             rel, path = zips[0]
             fd = _open_regular(path, rel)

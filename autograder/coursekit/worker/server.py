@@ -150,7 +150,6 @@ class BrokenModules:
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
         if name in self.broken:
             raise ImportError(f"{name}.py could not be imported: {self.broken[name]}", name=name)
-        return None
 
 
 def describe_error(exc: BaseException, student_dir: Path, driver_files: frozenset[str] = frozenset()) -> dict:
