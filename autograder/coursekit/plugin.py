@@ -281,6 +281,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     _pending_collection_errors.clear()
     for channel in state.channels:
         channel.close()  # kills and reaps every worker process before results are written
+    from .grading.feedback import import_failure
+    for channel in state.channels:  # a file that could not be imported is said once, at the top
+        for failure in getattr(channel, "import_failures", {}).values():
+            state.notes.append(import_failure(failure, False, state.week, "none of its tests could run"))
     if state.violations:
         unused = [v for v in state.violations if v.import_only]
         for v in unused:

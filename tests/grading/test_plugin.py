@@ -234,3 +234,49 @@ def test_a_grading_run_can_never_use_the_in_process_channel(week_dir, monkeypatc
     _, data = run(week_dir)
     (test,) = data["tests"]
     assert test["score"] == 0 and "must use the sandboxed worker" in test["output"]
+
+
+TWO_TESTS = """
+    import pytest
+    from coursekit.checks import expect_equal
+
+    @pytest.mark.task(1)
+    @pytest.mark.points(2)
+    def test_add(submission):
+        '''add works'''
+        expect_equal(submission.toy.add(2, 3), 5, "add(2, 3)")
+
+    @pytest.mark.task(2)
+    @pytest.mark.points(1)
+    def test_vector(submission):
+        '''vector works'''
+        submission.toy.vector()
+"""
+
+
+def _encrypted_zip(folder):
+    import zipfile
+    with zipfile.ZipFile(folder / "submission.zip", "w") as z:
+        z.writestr("toy.py", "def add(a, b):\n    return a + b\n")
+    data = bytearray((folder / "submission.zip").read_bytes())
+    data[6] |= 1  # "encrypted", in the local and the central header
+    data[data.index(b"PK\x01\x02") + 8] |= 1
+    (folder / "submission.zip").write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("make, reason", [
+    (_encrypted_zip, "toy.py in submission.zip is password-protected"),
+    (lambda folder: __import__("os").mkfifo(folder / "toy.py"), "toy.py is a named pipe"),
+    (lambda folder: None, "missing toy.py"),
+], ids=["encrypted zip", "fifo", "empty"])
+def test_a_submission_that_cannot_be_graded_says_why_at_the_top_and_lists_every_test(week_dir, make, reason):
+    """The reason is the results' top-level output, found once; every test is listed at 0 with it."""
+    (week_dir.path / "sub" / "toy.py").unlink()
+    make(week_dir.path / "sub")
+    week_dir.makepyfile(test_toy=TWO_TESTS)
+    _, data = run(week_dir)
+    assert data["output"].startswith(f"Your submission could not be graded: {reason}")
+    assert data["output"].count("could not be graded") == 1
+    assert [t["score"] for t in data["tests"]] == [0, 0]
+    assert all(reason in t["output"] and not t["extra_data"]["grader_error"] for t in data["tests"])
+

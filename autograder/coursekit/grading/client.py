@@ -21,13 +21,17 @@ from ..protocol import Handle
 
 
 class StudentError(Exception):
-    """The student's code raised; carries the exception as data (type, message, student frames)."""
+    """The student's code raised; carries the exception as data (type, message, student frames).
+
+    ``hint`` is the grader's own advice, if any (an import of a module that is not submitted)."""
 
     def __init__(self, error: dict):
         self.type = str(error.get("type", "Exception"))
         self.message = str(error.get("message", ""))
         self.frames = [tuple(f) for f in error.get("frames", []) if isinstance(f, list) and len(f) == 4]
         self.in_driver = error.get("in_driver") is True
+        self.error = error
+        self.hint = ""
         super().__init__(f"{self.type}: {self.message}")
 
     def location(self) -> str:
@@ -46,6 +50,34 @@ class WorkerFailure(Exception):
         super().__init__(detail)
 
 
+class ImportFailure(Exception):
+    """A student file could not be imported when its worker started, recorded once by the channel:
+    every request that needs it fails at once with this, instead of importing it again.
+
+    ``kind`` is ``"exception"`` (``error`` is the :class:`StudentError` it raised), ``"timeout"``,
+    ``"crash"`` or ``"protocol"``; ``detail`` is the grader's own words for the last three."""
+
+    def __init__(self, file: str, kind: str, detail: str, error: StudentError | None = None):
+        self.file, self.kind, self.detail, self.error = file, kind, detail, error
+        super().__init__(f"{file} could not be imported: {self.summary()}")
+
+    def summary(self) -> str:
+        """Why, in words any test may show (an exception's message and frames are left out)."""
+        if self.error is None:
+            return self.detail
+        from .feedback import BUILTIN_EXCEPTIONS
+        kind = self.error.type if self.error.type in BUILTIN_EXCEPTIONS else "an exception"
+        return f"it raised {kind} while being imported"
+
+    def again(self) -> ImportFailure:
+        """A fresh exception with the same record (raising one object twice would pile up tracebacks)."""
+        copy = ImportFailure(self.file, self.kind, self.detail, self.error)
+        if self.error is not None:
+            copy.error = StudentError(self.error.error)
+            copy.error.hint = self.error.hint
+        return copy
+
+
 class Deadline:
     """The current test's time left, in seconds charged to the student (see ``grading.clock``), set
     by the plugin; each call gets the smaller of it and its own limit, and uses it up."""
@@ -56,9 +88,12 @@ class Deadline:
 class Connection:
     """Sends requests with ids and deadlines; turns error replies into :class:`StudentError`."""
 
-    def __init__(self, channel: Any, call_timeout: float):
+    def __init__(self, channel: Any, call_timeout: float, missing_imports: list = ()):
         self.channel = channel
         self.call_timeout = call_timeout
+        #: ``grading.imports.MissingImport``s of the files behind this channel: a ModuleNotFoundError
+        #: raised at one of those lines gets the grader's hint naming the module.
+        self.missing_imports = list(missing_imports)
         self.next_id = 1
         self.last_seconds: float | None = None  # the last call's time charged to the student
 
@@ -79,6 +114,10 @@ class Connection:
         try:
             header, bufs = self.channel.request(message, buffers, limit)
             self.last_seconds = getattr(self.channel, "last_charged", None)
+        except ImportFailure as e:
+            if e.error is not None:
+                e.error.hint = self.hint(e.error)
+            raise
         finally:
             if Deadline.test_remaining is not None:
                 used = getattr(self.channel, "last_charged", None)
@@ -95,7 +134,20 @@ class Connection:
         error = header.get("error")
         if not isinstance(error, dict):
             raise self._broken("the worker sent a malformed error")
-        raise StudentError(error)
+        failure = StudentError(error)
+        failure.hint = self.hint(failure)
+        raise failure
+
+    def hint(self, error: StudentError) -> str:
+        """The grader's advice for an import of a module that is not submitted, when ``error`` was
+        raised at a line where the static scan found one (``grading.imports``); else ``""``."""
+        if error.type not in ("ModuleNotFoundError", "ImportError"):
+            return ""
+        lines = {(f[0], f[1]) for f in error.frames}
+        for missing in self.missing_imports:
+            if (missing.file, missing.line) in lines:
+                return missing.message()
+        return ""
 
     def _broken(self, detail: str) -> WorkerFailure:
         """A reply that breaks the protocol: the worker is not to be trusted with another request."""

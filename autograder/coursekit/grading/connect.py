@@ -44,15 +44,24 @@ def connect(state: Any, week: Any):
     cannot be read.
     """
     from .client import Connection, Submission
-    from .locate import SubmissionError, read_student_files
+    from .imports import missing_imports
+    from .locate import SubmissionError, locate
     from .static_check import Unreadable, api_kind, check_source
 
     if state.submission_dir is None:
         pytest.fail("no submission: pass --submission <folder with the student's files>", pytrace=False)
+    if state.submission_error is not None:  # found once; every later test fails at once with it
+        pytest.fail(state.submission_error, pytrace=False)
     try:
-        files = read_student_files(state.submission_dir, week.student_files)
+        found = locate(state.submission_dir, week.student_files)
     except SubmissionError as e:
-        pytest.fail(f"Your submission could not be graded: {e}", pytrace=False)
+        state.submission_error = f"Your submission could not be graded: {e}"
+        state.notes.insert(0, state.submission_error)
+        pytest.fail(state.submission_error, pytrace=False)
+    files = found.files
+    state.notes.extend(found.notes)
+    missing = {name: missing_imports(data, name, week.student_files) for name, data in files.items()}
+    state.notes.extend(f"Warning: {m.message()}" for found_in in missing.values() for m in found_in)
     kinds = {f.api: api_kind(f.api) for f in week.forbidden}
     forbidden = [[f.api, list(f.files), f.reason, kinds[f.api]] for f in week.forbidden]
     for name, data in files.items():
@@ -74,9 +83,12 @@ def connect(state: Any, week: Any):
                 student_files={n: files[n] for n in group}, forbidden=forbidden + apart,
                 memory_mb=week.budget.memory_mb, cpu_seconds=int(max(week.budget.grade_seconds * 4, 120)),
                 secret_paths=env_paths(SECRET_PATHS_ENV), hidden_paths=env_paths(HIDE_PATHS_ENV),
-                worker_user=state.worker_user, drivers=drivers.read_bytes() if drivers is not None else None))
+                worker_user=state.worker_user, drivers=drivers.read_bytes() if drivers is not None else None,
+                # Importing a file may take as long as one call; its failure is recorded once.
+                import_seconds=week.budget.call_timeout_seconds))
             state.channels.append(channel)
-            conn = Connection(channel, week.budget.call_timeout_seconds)
+            conn = Connection(channel, week.budget.call_timeout_seconds,
+                              [m for n in group for m in missing[n]])
             connections.update({Path(n).stem: conn for n in group})
     elif os.environ.get(GRADING_ENV):
         pytest.fail("a grading run must use the sandboxed worker (--grading-mode worker)", pytrace=False)
@@ -84,7 +96,7 @@ def connect(state: Any, week: Any):
         from ..local import InProcessChannel
         channel = InProcessChannel(state.submission_dir, [Path(f).stem for f in files], forbidden, drivers)
         state.channels.append(channel)
-        conn = Connection(channel, week.budget.call_timeout_seconds)
+        conn = Connection(channel, week.budget.call_timeout_seconds, [m for found_in in missing.values() for m in found_in])
         connections.update({Path(n).stem: conn for n in files})
     state.submission_proxy = Submission(connections)
     return next(iter(connections.values()))

@@ -17,11 +17,13 @@ def describe_failure(excinfo: Any, public: bool, week: Any = None) -> tuple[str,
     from _pytest.outcomes import Failed, Skipped
 
     from ..checks import GradeFailure
-    from .client import StudentError, WorkerFailure
+    from .client import ImportFailure, StudentError, WorkerFailure
 
     if excinfo is None:
         return "failed", False
     exc = excinfo.value
+    if isinstance(exc, ImportFailure):
+        return import_failure(exc, public, week), False
     if isinstance(exc, GradeFailure):
         return (f"{exc.summary}\n{exc.detail}".strip() if public else exc.summary), False
     if isinstance(exc, StudentError):
@@ -81,7 +83,28 @@ def _where(exc: Any, week: Any, public: bool) -> str:
     return ""
 
 
+def import_failure(exc: Any, public: bool, week: Any = None, consequence: str = "this test could not run") -> str:
+    """A student file that could not be imported (recorded once; every test of it says so)."""
+    head = f"{exc.file} could not be imported, so {consequence}"
+    if exc.error is None:
+        return f"{head}: {exc.detail}."
+    where = _where(exc.error, week, public)
+    kind = exc.error.type if exc.error.type in BUILTIN_EXCEPTIONS else "an exception"
+    text = f"{head}: it raised {kind}{f' at {where}' if where else ''} while being imported."
+    if public:
+        text += "\n" + _student_error(exc.error, public, week)
+    elif exc.error.hint:
+        text += "\n" + exc.error.hint
+    return text
+
+
 def _student_error(exc: Any, public: bool, week: Any) -> str:
+    text = _describe_student_error(exc, public, week)
+    hint = getattr(exc, "hint", "")
+    return f"{text}\n{hint}" if hint else text
+
+
+def _describe_student_error(exc: Any, public: bool, week: Any) -> str:
     where = _where(exc, week, public)
     at = f" at {where}" if where else ""
     kind = exc.type if exc.type in BUILTIN_EXCEPTIONS else "an exception"

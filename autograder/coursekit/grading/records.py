@@ -64,7 +64,8 @@ class GradingState:
     violations: list = field(default_factory=list)
     device: str = "cpu"
     started: float = field(default_factory=time.monotonic)
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # the results' top-level output, one per line
+    submission_error: str | None = None  # why the submission cannot be graded, once found
 
     @classmethod
     def from_config(cls, config: Any) -> "GradingState":

@@ -8,6 +8,12 @@ every orphan reaped, before results are written.
 
 Without root (a TA's or student's machine) the worker runs as the same user in its own session; it
 is isolated as a process, but not as a user, and the grader says so.
+
+A started worker first imports the student's modules, each within ``import_seconds`` of charged
+time. A module whose import fails (it raises, loops, crashes the worker) is recorded once and never
+imported again, in this worker or the next: every request that needs it fails at once with that
+record (:class:`~coursekit.grading.client.ImportFailure`), so a broken import costs one limit, not
+one per test.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from pathlib import Path
 
 from .. import protocol
 from . import users
-from .client import WorkerFailure
+from .client import ImportFailure, StudentError, WorkerFailure
 from .clock import ChargedClock, Overloaded
 from .runtime import WEEK_DRIVERS_NAME, runtime_copy
 from . import isolation
@@ -55,6 +61,7 @@ class SandboxSettings:
     hidden_paths: list[Path] = field(default_factory=list)  # hidden when namespaces allow (a checkout)
     drivers: bytes | None = None             # the week's drivers.py, if it has one
     worker_user: str | None = None           # a user the supervisor holds (root only); else taken here
+    import_seconds: float = 60.0             # charged time allowed to import each student module
 
     @property
     def modules(self) -> list[str]:
@@ -85,6 +92,7 @@ class WorkerChannel:
         self.proc: subprocess.Popen | None = None
         self.generation = 0
         self.failures: list[str] = []
+        self.import_failures: dict[str, ImportFailure] = {}  # by module: recorded once, never retried
         self._known_children = {p for p, _, ppid, _, _ in users.processes() if ppid == os.getpid()}
         self.preflight()
 
@@ -173,6 +181,16 @@ class WorkerChannel:
                 "`make VENV=/opt/course-venv ...`.")
 
     def start(self) -> None:
+        """Start a worker and import the student's modules in it, each within the import limit.
+        A module whose import fails (an exception, a timeout, a crash) is recorded once in
+        ``import_failures`` and never imported again: every later request that needs it fails at
+        once with that reason, and a fresh worker is started for the other modules."""
+        while True:
+            self._boot()
+            if self._import_modules():
+                return
+
+    def _boot(self) -> None:
         self.generation += 1
         student_dir = self._student_dir()
         req_r, req_w = os.pipe()
@@ -180,6 +198,7 @@ class WorkerChannel:
         settings = {"in_fd": req_r, "out_fd": rep_w, "student_dir": str(student_dir),
                     "modules": self.settings.modules, "limits": self._limits(),
                     "forbidden": self.settings.forbidden,
+                    "broken": {m: f.summary() for m, f in self.import_failures.items()},
                     "drivers_file": (str(self.runtime / WEEK_DRIVERS_NAME)
                                      if self.settings.drivers is not None else None)}
         try:
@@ -223,13 +242,62 @@ class WorkerChannel:
         return min(ours) if ours else self.proc.pid
 
     # requests -------------------------------------------------------------------------------
+    def _import_modules(self) -> bool:
+        """Import each student module not known to fail; record a failure. False when the worker
+        was lost doing so (a timeout, a crash, a broken channel): the caller starts another."""
+        limit = self.settings.import_seconds
+        for module in self.settings.modules:
+            if module in self.import_failures:
+                continue
+            file = f"{module}.py"
+            try:
+                header, _ = self._exchange({"op": "import", "id": 0, "module": module}, [], limit)
+            except WorkerFailure as e:
+                if e.kind in ("overload", "startup"):
+                    raise  # the machine's fault, not the student's: nothing is recorded
+                detail = (f"importing it did not finish within {limit:g} seconds (an endless loop or a "
+                          "very slow computation at module level, outside any function)"
+                          if e.kind == "timeout" else f"{e.detail}, while it was being imported")
+                self.import_failures[module] = ImportFailure(file, e.kind, detail)
+                return False
+            if header.get("id") != 0 or (header.get("ok") is not True and not isinstance(header.get("error"), dict)):
+                self._fail("protocol error: a malformed reply to an import")
+                self.import_failures[module] = ImportFailure(
+                    file, "protocol", "the worker process sent a malformed reply while it was being imported")
+                return False
+            if header.get("ok") is not True:
+                self.import_failures[module] = ImportFailure(file, "exception", "", StudentError(header["error"]))
+        return True
+
     def request(self, message: dict, buffers: list[bytes], timeout: float | None) -> tuple[dict, list[bytes]]:
+        """Send one request and return the reply. Raises :class:`WorkerFailure` when the worker
+        crashes, hangs or breaks the protocol, and :class:`ImportFailure` at once for a request to a
+        module whose import failed."""
         if self.proc is not None and self.proc.poll() is not None:
             self._fail(f"found dead before a request ({self._stop()})")  # died after its last reply
+        self._refuse_if_broken(message)
         if self.proc is None:
             if self.failed_starts >= 2:  # it will not start: say so at once instead of waiting again
                 raise WorkerFailure("startup", "the worker process could not start")
             self.start()
+            self._refuse_if_broken(message)
+        return self._exchange(message, buffers, timeout)
+
+    def _refuse_if_broken(self, message: dict) -> None:
+        """Raise the recorded failure when ``message`` needs a module that could not be imported:
+        the module it names, or (a driver) a module named among its arguments."""
+        if not self.import_failures:
+            return
+        names = [message.get("module")]
+        args = message.get("args")
+        if message.get("op") == "driver" and isinstance(args, dict) and isinstance(args.get("v"), list):
+            names += args["v"]  # a driver is handed the module it runs by name (Submission._route)
+        for name in names:
+            if isinstance(name, str) and name in self.import_failures:
+                raise self.import_failures[name].again()
+
+    def _exchange(self, message: dict, buffers: list[bytes], timeout: float | None) -> tuple[dict, list[bytes]]:
+        """One request and its reply, within ``timeout`` seconds charged to the student."""
         limit = timeout if timeout is not None else 3600.0
         # A timed call (Submission.timed) also counts the CPU of every process of the worker user;
         # scanning them costs a little, so only then.

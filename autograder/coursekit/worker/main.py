@@ -5,6 +5,7 @@ user when the grader is root, with one JSON argument::
 
     python -I -c "<bootstrap>" '{"in_fd": 3, "out_fd": 4, "student_dir": ..., "modules": [...],
                                  "limits": {...}, "forbidden": [[api, [files], reason], ...],
+                                 "broken": {module: why its import failed in an earlier worker},
                                  "drivers_file": path of the week's drivers or null}'
 
 Limits are applied before any student code is imported: hard and soft limits are set equal, so the
@@ -62,7 +63,7 @@ def apply_limits(limits: dict[str, int]) -> None:
 def serve(settings: dict) -> int:
     from .. import protocol
     from . import guard
-    from .server import Server
+    from .server import BrokenModules, Server
 
     in_fd, out_fd = int(settings["in_fd"]), int(settings["out_fd"])
     student_dir = Path(settings["student_dir"])
@@ -71,7 +72,9 @@ def serve(settings: dict) -> int:
                   files=[f"{m}.py" for m in settings["modules"]])
     os.chdir(student_dir)
     drivers_file = settings.get("drivers_file")
-    server = Server(student_dir, settings["modules"], Path(drivers_file) if drivers_file else None)
+    server = Server(student_dir, settings["modules"], Path(drivers_file) if drivers_file else None,
+                    broken=settings.get("broken"))
+    sys.meta_path.insert(0, BrokenModules(server.broken))
     reader = protocol.FrameReader(in_fd)
     while True:
         try:

@@ -37,9 +37,13 @@ MAX_FRAMES = 12
 class Server:
     """Holds the student's modules and the objects handed out as handles."""
 
-    def __init__(self, student_dir: Path, module_names: list[str], drivers_file: Path | None = None):
+    def __init__(self, student_dir: Path, module_names: list[str], drivers_file: Path | None = None,
+                 broken: dict[str, str] | None = None):
         self.student_dir = Path(student_dir)
         self.module_names = set(module_names)
+        #: Student modules whose import failed in an earlier worker (the grader's record, by module:
+        #: why): never imported again, by a request, a driver or another student module.
+        self.broken = dict(broken or {})
         self.objects: dict[int, Any] = {}
         self.next_id = 1
         self.drivers, self.driver_files = load_drivers(drivers_file)
@@ -64,6 +68,8 @@ class Server:
     def module(self, name: str):
         if name not in self.module_names:
             raise LookupError(f"{name!r} is not one of this week's student modules")
+        if name in self.broken:
+            raise ImportError(f"{name}.py could not be imported: {self.broken[name]}", name=name)
         if str(self.student_dir) not in sys.path:
             sys.path.insert(0, str(self.student_dir))
         cached = sys.modules.get(name)
@@ -132,6 +138,18 @@ class Server:
         if type(hid) is not int:
             raise LookupError("malformed handle")
         return self.resolve(Handle(hid, ""))
+
+
+class BrokenModules:
+    """A meta path finder that refuses, at once, the student modules whose import failed before
+    (so that another student file importing one does not run it again)."""
+
+    def __init__(self, broken: dict[str, str]):
+        self.broken = broken
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name in self.broken:
+            raise ImportError(f"{name}.py could not be imported: {self.broken[name]}", name=name)
 
 
 def describe_error(exc: BaseException, student_dir: Path, driver_files: frozenset[str] = frozenset()) -> dict:

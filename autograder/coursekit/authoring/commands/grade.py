@@ -27,13 +27,28 @@ from .autograder import contents, write_tree
 
 
 def stage_submission(submission: Path, dest: Path) -> None:
-    """Copy the upload as Gradescope would present it: a zip stays a zip, a folder its contents."""
+    """Copy the upload as Gradescope would present it: a zip stays a zip, a folder its contents.
+    Links stay links, and a named pipe, socket or device is made again, never opened (opening a
+    pipe would wait forever), so the grader sees, and refuses, exactly what was submitted."""
     dest.mkdir(parents=True)
     if submission.is_dir():
-        shutil.copytree(submission, dest, dirs_exist_ok=True, symlinks=True,
+        shutil.copytree(submission, dest, dirs_exist_ok=True, symlinks=True, copy_function=_copy_entry,
                         ignore=shutil.ignore_patterns(".venv", "__pycache__"))
     else:
-        shutil.copy2(submission, dest / submission.name)
+        _copy_entry(submission, dest / submission.name)
+
+
+def _copy_entry(src: str | Path, dst: str | Path) -> None:
+    import stat
+
+    info = os.lstat(src)
+    if stat.S_ISREG(info.st_mode) or stat.S_ISLNK(info.st_mode):
+        shutil.copy2(src, dst, follow_symlinks=False)
+        return
+    try:
+        os.mknod(dst, info.st_mode, info.st_rdev)  # a pipe, socket or device, as it was
+    except OSError:  # a device without the right to make one: a pipe stands in, refused alike
+        os.mkfifo(dst)
 
 
 def metadata(week: WeekConfig) -> dict:
