@@ -4,6 +4,7 @@ and must score exactly what the honest mistake underneath it scores."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -295,8 +296,6 @@ def build_lm(vocab_size):
 
 def _memorized_play() -> str:
     """MEMORIZED with the whole play embedded: the public splits and the end of the play."""
-    import json
-
     parts = [REPO.root / "datasets" / "macbeth" / f"{split}.txt" for split in ("train", "val")]
     parts.append(REPO.root / "autograder" / "rnn" / "tests" / "data" / "macbeth_test.txt")
     play = "".join(p.read_text(encoding="utf-8") for p in parts)
@@ -313,16 +312,18 @@ def _named(results: dict, name: str) -> dict:
 
 @pytest.mark.parametrize("cheat", ["memorized", "remembered look-ahead"])
 def test_a_language_model_cannot_fake_its_held_out_perplexity(tmp_path, cheat):
-    """A model too briefly trained to reach the target, with a cheat that lowers its perplexity on
-    the text it is fed, scores no more than the honest model underneath."""
+    """A model too briefly trained to reach the target, with a cheat that would lower its perplexity
+    on the text it is fed, scores what the honest model underneath scores (before: full marks)."""
     appended = _memorized_play() if cheat == "memorized" else REMEMBERED_LOOK_AHEAD
     results = _score(tmp_path, "rnn", _submission(tmp_path, "rnn", {"char_lm.py": appended}, FEW_STEPS))
     target = _named(results, "test_trained_lm_reaches_the_target")
     assert target["score"] == 0 and "held-out perplexity" in target["output"]
-    assert results["score"] <= load_week(REPO, "rnn").total_points - FEW_STEPS.lost
+    assert results["score"] == pytest.approx(load_week(REPO, "rnn").total_points - FEW_STEPS.lost)
 
 
 def test_a_look_ahead_model_fails_the_perplexity_tests(tmp_path):
+    """The reference made to look one token ahead loses every perplexity point, and the feedback
+    says why."""
     results = _score(tmp_path, "rnn", _submission(tmp_path, "rnn", {"char_lm.py": LOOK_AHEAD}))
     for name in ("test_trained_lm_reaches_the_target", "test_trained_lm_learns", "test_trained_lm_stays_causal"):
         test = _named(results, name)
