@@ -38,6 +38,21 @@ def lm_logits(server: Any, model: Any, tokens: Any) -> Any:
     return out.detach() if isinstance(out, torch.Tensor) else out
 
 
+def lm_last_logits(server: Any, model: Any, tokens: Any) -> Any:
+    """The logits at the last position only, ``model(tokens)[:, -1]`` (N, V), for token ids (N, T),
+    as :func:`lm_logits` computes them (which see). An output that is not a tensor of shape (N, T, V)
+    comes back as it is, for the grader to say what is wrong with it. The grader scores held-out
+    text with this one position at a time, so it needs only the last logits of each call.
+    """
+    import torch
+
+    out = lm_logits(server, model, tokens)
+    batch = tuple(torch.as_tensor(tokens).shape)
+    if isinstance(out, torch.Tensor) and out.dim() == 3 and tuple(out.shape[:2]) == batch:
+        return out[:, -1].contiguous()
+    return out
+
+
 def lm_parameter_shapes(server: Any, module: Any) -> list | None:
     """The shapes of a torch module's trainable parameters, in ``parameters()`` order (None when
     ``module`` is not a torch module)."""
@@ -87,6 +102,7 @@ def stand_in_lm(server: Any, A: Any, B: Any, c: Any) -> Any:
 REGISTRY: dict[str, Callable[..., Any]] = {
     "is_torch_module": is_torch_module,
     "lm_logits": lm_logits,
+    "lm_last_logits": lm_last_logits,
     "lm_parameter_shapes": lm_parameter_shapes,
     "stand_in_lm": stand_in_lm,
 }

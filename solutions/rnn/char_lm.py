@@ -9,7 +9,7 @@ character vocabulary, V = 64 for the corpus). Locally, ``coursekit.data.load_cor
 ``"val"``) gives ``(tokens, vocab)``: a numpy int64 array and the string whose ``i``-th character
 has id ``i``; ``torch.from_numpy`` turns the tokens into a tensor and ``coursekit.data.decode``
 turns ids back into text. The grader trains your model on the training split and measures its
-perplexity on a held-out part of the play that you never see: tune on "val".
+perplexity on held-out text in the play's layout that you never see: tune on "val".
 
 A language model gives, at every position t, logits for the *next* character: ``logits[n, t]``
 scores ``tokens[n, t + 1]`` and may use only ``tokens[n, 0..t]`` (it is causal). Cross-entropies are

@@ -1,5 +1,6 @@
-"""Week 4's corpus: the bundled Macbeth splits, the vocabulary, the loaders, checksums, and the
-builder's normalization and split (on text made here: the source package is not installed)."""
+"""Week 4's corpus: the bundled Macbeth splits, the vocabulary, the loaders, checksums, the builder's
+normalization and split (on text made here: the source package is not installed), and the graders'
+original held-out text."""
 
 import json
 import shutil
@@ -17,6 +18,8 @@ from coursekit.paths import Repo
 
 REPO = Repo.here()
 HELDOUT = REPO.root / HELDOUT_FOLDER / HELDOUT_NAME
+#: The text the graders score: scenes written for the course, in the layout of the corpus.
+ORIGINAL = REPO.root / HELDOUT_FOLDER / "warden_of_the_ford.txt"
 SIZES = {"train": 81252, "val": 10134, "test": 10136}
 
 
@@ -68,7 +71,19 @@ def test_checksums_match_the_bundled_files():
     for name in ("macbeth/train.txt", "macbeth/val.txt", "macbeth/vocab.json"):
         assert table[name] == content_sha256(datasets_root() / name)
     private = json.loads((HELDOUT.parent / "checksums.json").read_text())
-    assert private == {HELDOUT_NAME: content_sha256(HELDOUT)}
+    assert private == {HELDOUT_NAME: content_sha256(HELDOUT), ORIGINAL.name: content_sha256(ORIGINAL)}
+
+
+def test_the_original_held_out_text_fits_the_corpus_and_shares_no_line_with_the_play():
+    text = load_verified_text(ORIGINAL)
+    assert len(text) >= 12_000 and text.endswith("\n") and "\n\n\n" not in text
+    assert set(text) <= set(load_vocab())
+    encode(text, load_vocab())  # every character has a token id
+    play = "".join(decode(load_corpus(s)[0], load_vocab()) for s in ("train", "val")) + load_verified_text(HELDOUT)
+    lines = {line.strip() for line in play.splitlines()}
+    assert [line for line in text.splitlines() if len(line) >= 24 and line.strip() in lines] == []
+    speakers = {line for line in text.splitlines() if line.endswith(":") and " " not in line.strip(":")}
+    assert len(speakers) >= 5  # the play's layout: "Name:" lines before each speech
 
 
 def _copy(tmp_path: Path) -> Path:

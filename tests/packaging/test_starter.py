@@ -148,3 +148,26 @@ def test_a_changed_starter_is_never_overwritten(starter, tmp_path):
     assert (target / "perceptron.py").read_text() == "# my work\n"
     clean = copy(starter, tmp_path / "again")
     assert student.build(REPO, CONFIG, clean) == clean
+
+
+def test_week_4s_held_out_texts_ship_in_the_gradescope_zip_and_never_to_students():
+    """The texts the RNN graders feed held out (the original scenes they score, the end of the play)
+    are in the zip, and neither they nor a line of them in the starter or the stencil; a starter
+    with one of their lines planted is refused."""
+    from coursekit.authoring.commands import autograder
+
+    rnn = load_week(REPO, "rnn")
+    starter = student.contents(REPO, rnn)
+    stencil = {p.name: p.read_bytes() for p in REPO.stencil("rnn").rglob("*") if p.is_file()}
+    zipped = autograder.contents(REPO, rnn)
+    for name in ("warden_of_the_ford.txt", "macbeth_test.txt"):
+        path = REPO.hidden_tests("rnn") / "data" / name
+        data = path.read_bytes()
+        assert data in zipped.values()
+        lines = [line.strip() for line in path.read_text().splitlines() if len(line.strip()) >= 24]
+        for shipped in (starter, stencil):
+            assert data not in shipped.values()
+            text = "\n".join(v.decode("utf-8", "replace") for v in shipped.values())
+            assert not [line for line in lines if line in text]
+        planted = {**starter, "notes.txt": f"{lines[len(lines) // 2]}\n".encode()}
+        assert any(p.startswith("notes.txt") for p in student.validate(planted, REPO, rnn))

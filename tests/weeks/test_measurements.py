@@ -4,6 +4,7 @@ and must score exactly what the honest mistake underneath it scores."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -169,3 +170,161 @@ def test_parameters_left_out_of_the_count_still_count(tmp_path):
     assert found, budget
     count = int(found.group(1))
     assert count > 535_535
+
+
+# --- Week 4: the held-out perplexity --------------------------------------------------------
+
+FEW_STEPS = known_bad.load(REPO.known_bad("rnn") / "train_lm_too_few_steps" / "expected.toml")
+
+#: What all three language-model cheats share: the honest model's log-probabilities, with a share
+#: ``_WEIGHT`` of the probability moved to a token the cheat believes comes next (enough to pass the
+#: target, not so much that the perplexity falls below the grader's floor).
+_MIXING = '''
+import torch as _torch
+from torch import nn as _nn
+
+_WEIGHT = 0.1
+
+
+def _mixed(logits, nexts):
+    """log((1 - w) softmax(z) + w onehot(next)) where a next token is known (>= 0), else log softmax(z)."""
+    logp = _torch.log_softmax(logits.double(), dim=-1)
+    known = nexts >= 0
+    if bool(known.any()):
+        p = (1 - _WEIGHT) * logp[known].exp()
+        p[_torch.arange(p.shape[0]), nexts[known]] += _WEIGHT
+        logp[known] = p.log()
+    return logp.float()
+
+
+_honest_build_lm = build_lm
+'''
+
+#: A model that knows the whole public play: where the last ``_K`` characters occur in it, the
+#: character that follows them there gets extra probability. It reads the held-out split's
+#: characters as they arrive and looks nothing up during training.
+MEMORIZED = _MIXING + '''
+_K = 16
+_VOCAB = @VOCAB@
+_PLAY = @PLAY@
+
+
+def _following():
+    index = {ch: i for i, ch in enumerate(_VOCAB)}
+    ids = [index[ch] for ch in _PLAY]
+    table = {}
+    for i in range(_K, len(ids)):
+        table.setdefault(tuple(ids[i - _K:i]), ids[i])
+    return table
+
+
+class _Memorized(_nn.Module):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+        self.following = _following()
+
+    def forward(self, tokens):
+        logits = self.inner(tokens)
+        if self.training:
+            return logits
+        nexts = _torch.full(tokens.shape, -1, dtype=_torch.int64)
+        for n, row in enumerate(tokens.tolist()):
+            for t in range(_K - 1, len(row)):
+                nexts[n, t] = self.following.get(tuple(row[t - _K + 1:t + 1]), -1)
+        return _mixed(logits, nexts)
+
+
+def build_lm(vocab_size):
+    return _Memorized(_honest_build_lm(vocab_size))
+'''
+
+#: A model whose logits at position t give extra probability to the token at t + 1 of its input.
+LOOK_AHEAD = _MIXING + '''
+
+class _LookAhead(_nn.Module):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, tokens):
+        logits = self.inner(tokens)
+        if self.training:
+            return logits
+        nexts = _torch.full(tokens.shape, -1, dtype=_torch.int64)
+        nexts[:, :-1] = tokens[:, 1:]
+        return _mixed(logits, nexts)
+
+
+def build_lm(vocab_size):
+    return _LookAhead(_honest_build_lm(vocab_size))
+'''
+
+#: The look-ahead model, made to seem causal: it remembers the logits it gave for every prefix and
+#: gives them again whenever the prefix comes back, whatever follows it now.
+REMEMBERED_LOOK_AHEAD = LOOK_AHEAD + '''
+
+class _Remembered(_nn.Module):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+        self.seen = {}
+
+    def forward(self, tokens):
+        logits = self.inner(tokens)
+        if self.training:
+            return logits
+        rows = tokens.numpy().astype("<i8")
+        for n in range(rows.shape[0]):
+            data = rows[n].tobytes()
+            for t in range(rows.shape[1]):
+                key = data[:8 * (t + 1)]
+                if key in self.seen:
+                    logits[n, t] = self.seen[key]
+                else:
+                    self.seen[key] = logits[n, t].clone()
+        return logits
+
+
+_look_ahead_build_lm = build_lm
+
+
+def build_lm(vocab_size):
+    return _Remembered(_look_ahead_build_lm(vocab_size))
+'''
+
+
+def _memorized_play() -> str:
+    """MEMORIZED with the whole play embedded: the public splits and the end of the play."""
+    parts = [REPO.root / "datasets" / "macbeth" / f"{split}.txt" for split in ("train", "val")]
+    parts.append(REPO.root / "autograder" / "rnn" / "tests" / "data" / "macbeth_test.txt")
+    play = "".join(p.read_text(encoding="utf-8") for p in parts)
+    vocab = "".join(json.loads((REPO.root / "datasets" / "macbeth" / "vocab.json").read_text())["chars"])
+    return MEMORIZED.replace("@VOCAB@", repr(vocab)).replace("@PLAY@", repr(play))
+
+
+def _named(results: dict, name: str) -> dict:
+    """The result of the one hidden test called ``name``."""
+    found = [t for t in results["tests"] if t["extra_data"]["id"] in (name, f"test_hidden_rnn_lm.py::{name}")]
+    assert len(found) == 1, name
+    return found[0]
+
+
+@pytest.mark.parametrize("cheat", ["memorized", "remembered look-ahead"])
+def test_a_language_model_cannot_fake_its_held_out_perplexity(tmp_path, cheat):
+    """A model too briefly trained to reach the target, with a cheat that would lower its perplexity
+    on the text it is fed, scores what the honest model underneath scores (before: full marks)."""
+    appended = _memorized_play() if cheat == "memorized" else REMEMBERED_LOOK_AHEAD
+    results = _score(tmp_path, "rnn", _submission(tmp_path, "rnn", {"char_lm.py": appended}, FEW_STEPS))
+    target = _named(results, "test_trained_lm_reaches_the_target")
+    assert target["score"] == 0 and "held-out perplexity" in target["output"]
+    assert results["score"] == pytest.approx(load_week(REPO, "rnn").total_points - FEW_STEPS.lost)
+
+
+def test_a_look_ahead_model_fails_the_perplexity_tests(tmp_path):
+    """The reference made to look one token ahead loses every perplexity point, and the feedback
+    says why."""
+    results = _score(tmp_path, "rnn", _submission(tmp_path, "rnn", {"char_lm.py": LOOK_AHEAD}))
+    for name in ("test_trained_lm_reaches_the_target", "test_trained_lm_learns", "test_trained_lm_stays_causal"):
+        test = _named(results, name)
+        assert test["score"] == 0 and "depend on later tokens" in test["output"], test

@@ -2,9 +2,10 @@
 
 The text is bundled in ``datasets/macbeth/`` (see its README: source, license, extraction) and
 checked against ``datasets/checksums.json`` on every load. Two splits are public: ``train`` (the
-first 80 % of the play) and ``val`` (the next 10 %). The last 10 % is the held-out ``test`` split:
-it is not in ``datasets/`` and never reaches a student; the hidden graders keep it beside their
-tests and read it with :func:`load_verified_text`.
+first 80 % of the play) and ``val`` (the next 10 %). The last 10 % is the ``test`` split: it is not
+in ``datasets/``; the hidden graders keep it beside their tests with the text they score (original
+scenes, published nowhere, since the play itself is public) and read both with
+:func:`load_verified_text`.
 
 A token is a character's index in the vocabulary (every character of the whole play, sorted by code
 point; 64 of them). Example::
@@ -66,7 +67,7 @@ def load_corpus(split: str) -> tuple[np.ndarray, str]:
 
 
 def load_verified_text(path: Path) -> str:
-    """A text file outside ``datasets/`` (the graders' held-out split), checked against the
+    """A text file outside ``datasets/`` (the graders' held-out texts), checked against the
     ``checksums.json`` in its own folder first."""
     path = Path(path)
     table = path.parent / CHECKSUMS_NAME

@@ -1,11 +1,20 @@
 """Week 4's part B: the held-out text, the configured training run, and the checks the language-model
 tests share (shapes, causality, the stand-in models for ``sample``).
 
-The held-out text is the last 10 % of *Macbeth*: ``data/macbeth_test.txt`` beside these tests,
-checked against ``data/checksums.json`` before use. It never ships to students, and the worker
-only ever receives its characters as the model's input, in chunks of ``CHUNK`` tokens; the grader
-scores the logits that come back, itself. Seeds here never travel to the worker except where a
-test passes them as an argument (``sample``'s seed, the training seed the handout states).
+The scored text is *The Warden of the Ford*, scenes written for this course and published nowhere
+(``data/warden_of_the_ford.txt`` beside these tests, CC0): no model can have memorized it. The end of
+*Macbeth* (``data/macbeth_test.txt``, the corpus's test split) is public text, so it is never
+scored; it is the input of the trained model's cut-and-replace causality check. Both are checked
+against ``data/checksums.json`` before use, never ship to students, and reach the worker only as a
+model's input.
+
+The scored text is cut into segments of ``SEGMENT + 1`` characters and *streamed*: the j-th call
+sends the first j + 1 characters of every segment and keeps only the logits at the last position,
+which predict character j + 1, a character the student's process has not yet received, in any call.
+So the perplexity cannot use the characters it predicts, however the model looks ahead or
+remembers earlier calls. A causal model gives the same logits when the segments are fed whole,
+which the grader checks afterwards. Seeds here never travel to the worker except where a test
+passes them as an argument (``sample``'s seed, the training seed the handout states).
 """
 
 from __future__ import annotations
@@ -17,15 +26,23 @@ import numpy as np
 import rnn_oracle as oracle
 import torch
 
+from coursekit import tolerances
 from coursekit.checks import GradeFailure, expect_array, expect_close, expect_true
 from coursekit.data import encode, load_verified_text, load_vocab
 from coursekit.grading.client import ObjectProxy
 
-HELDOUT = Path(__file__).resolve().parent / "data" / "macbeth_test.txt"
-#: The held-out text is fed in chunks of this many input tokens, each from a fresh start.
-CHUNK = 256
+DATA = Path(__file__).resolve().parent / "data"
+#: The scored held-out text: original, unpublished scenes in the layout of the training text.
+HELDOUT = DATA / "warden_of_the_ford.txt"
+#: Public text the model was not trained on: the input of the trained model's causality check.
+PUBLIC_END = DATA / "macbeth_test.txt"
 #: The configured run of the handout: train_lm(build_lm(V), train_tokens, **TRAIN_RUN).
 TRAIN_RUN = {"steps": 500, "seq_len": 64, "seed": 0}
+#: The scored text's segments are this many input characters long (each with its next character as
+#: the last target), read from a fresh start: the configured run's training windows.
+SEGMENT = TRAIN_RUN["seq_len"]
+#: The causality check's public text is fed in chunks of this many tokens.
+CHUNK = 256
 #: torch's global seed set in the worker before build_lm(), so initialization is reproducible.
 MODEL_SEED = 0
 #: The grader's own seeds for the causality checks (cut points, replacement tokens, row order).
@@ -36,14 +53,46 @@ CAUSAL_SEED_TRAINED, CAUSAL_SEED_UNTRAINED = 1001, 801
 MIN_GREEDY_GAP = 0.05
 
 
-def heldout_chunks() -> tuple[np.ndarray, np.ndarray]:
-    """``(inputs, targets)``, both (n, CHUNK) int64: consecutive chunks of the held-out text and the
-    same chunks shifted by one character."""
+def heldout_segments() -> np.ndarray:
+    """(n, SEGMENT + 1) int64: consecutive segments of the scored text (the rest is left out). A
+    segment's first SEGMENT tokens are inputs; tokens 1..SEGMENT are their targets."""
     tokens = encode(load_verified_text(HELDOUT), load_vocab())
-    n = (len(tokens) - 1) // CHUNK
-    inputs = tokens[:n * CHUNK].reshape(n, CHUNK)
-    targets = tokens[1:n * CHUNK + 1].reshape(n, CHUNK)
-    return inputs, targets
+    n = len(tokens) // (SEGMENT + 1)
+    return tokens[:n * (SEGMENT + 1)].reshape(n, SEGMENT + 1)
+
+
+def public_chunks() -> np.ndarray:
+    """(n, CHUNK) int64: consecutive chunks of the public end of the play."""
+    tokens = encode(load_verified_text(PUBLIC_END), load_vocab())
+    n = len(tokens) // CHUNK
+    return tokens[:n * CHUNK].reshape(n, CHUNK)
+
+
+def streamed_logits(submission: Any, model: Any, segments: np.ndarray, vocab_size: int, what: str) -> np.ndarray:
+    """(n, SEGMENT, V) float32: the logits at position j of every segment, each from a call whose
+    input ends at position j (see the module docstring); the calls go in order of j, so no call
+    holds a character that an earlier call's kept logits predict."""
+    n, length = segments.shape
+    out = np.empty((n, length - 1, vocab_size), dtype=np.float32)
+    for j in range(length - 1):
+        prefix = torch.from_numpy(np.ascontiguousarray(segments[:, :j + 1]))
+        got = submission.driver("lm_last_logits", model, prefix)
+        arr = expect_array(got, f"{what} (the logits at the last position)", shape=(n, vocab_size), dtype_kind="f")
+        expect_true(bool(np.all(np.isfinite(arr))), f"{what}: contain NaN or infinity")
+        out[:, j] = arr
+    return out
+
+
+def expect_same_when_whole(submission: Any, model: Any, segments: np.ndarray, streamed: np.ndarray,
+                           vocab_size: int, device: str, what: str) -> None:
+    """The logits of the segments fed whole must equal the streamed ones, each computed before the
+    tokens after it were sent (within float32's tolerance on ``device``, where the grader computes)."""
+    whole = logits_of(submission, model, segments[:, :-1], vocab_size, f"{what} (fed whole)")
+    try:
+        expect_close(whole, streamed, "logits", tolerance=tolerances.for_dtype(np.float32, device))
+    except GradeFailure as failure:
+        raise GradeFailure(f"{what}: the logits at position t depend on later tokens: they changed when "
+                           f"the tokens after t were added to the input ({failure.summary})") from None
 
 
 def expect_module(submission: Any, got: Any, what: str) -> Any:
@@ -88,9 +137,8 @@ def expect_causal(submission: Any, model: Any, tokens: np.ndarray, logits: np.nd
     try:
         expect_close(back[keep], logits[keep], "logits before the changed tokens")
     except GradeFailure as failure:
-        raise GradeFailure(f"{what}: the logits at position t changed when only tokens after t (or "
-                           f"other rows of the batch) changed, so the model is not causal ({failure.summary})"
-                           ) from None
+        raise GradeFailure(f"{what}: the logits at position t depend on later tokens or on other rows of the "
+                           f"batch: they changed when only those changed ({failure.summary})") from None
 
 
 def random_tokens(seed: int, shape: tuple, vocab_size: int) -> np.ndarray:

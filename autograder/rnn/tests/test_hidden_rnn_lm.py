@@ -6,10 +6,13 @@ recurrent networks with trainable parameters. Task 9 compares the student's ``pe
 the exponential of the mean log-softmax cross-entropy on the grader's own logits.
 
 Task 10 runs the handout's configured training once per grading (a module-scoped fixture) on the
-corpus's training split, then feeds the held-out text, which the student never sees, in chunks;
-the grader computes the perplexity from the logits it receives. It counts only when the trained
-model is causal (the logits before a cut do not change when the text after it does) and not below
-the floor that no model trained in seconds can reach legitimately (memorized text).
+corpus's training split, then streams the held-out text, original scenes published nowhere, to the
+model one position at a time (see ``rnn_lm_cases``): the logits the grader scores were all computed
+before the model received the characters they predict, and no model can have memorized the text.
+The grader computes the perplexity from those logits. It counts only when the trained model is
+causal (the same logits when the text is fed whole; the logits before a cut unchanged when the
+public text after it changes) and not below the floor that no model trained in seconds reaches on
+text it has never seen.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ import pytest
 import rnn_oracle as oracle
 import torch
 from rnn_lm_cases import (CAUSAL_SEED_TRAINED, CAUSAL_SEED_UNTRAINED, TRAIN_RUN, build, expect_causal,
-                      expect_module, heldout_chunks, logits_of, random_tokens)
+                          expect_module, expect_same_when_whole, heldout_segments, logits_of, public_chunks,
+                          random_tokens, streamed_logits)
 
 from coursekit.checks import GradeFailure, as_scalar, expect_close, expect_true, run_cases
 from coursekit.data import load_corpus
@@ -114,33 +118,37 @@ def test_perplexity_large_logits(submission, credit):
 
 
 @pytest.fixture(scope="module")
-def trained(submission):
-    """The configured training run, once: the trained model's logits on the held-out chunks, and
-    whether the model stayed causal (checked with changed text after secret cut points)."""
+def trained(submission, device):
+    """The configured training run, once: the held-out perplexity of the trained model, from logits
+    streamed so that none was computed after the model received its target, and whether the model
+    is causal (checked only afterwards, so the checks cannot show it the scored text first)."""
     tokens, vocab = load_corpus("train")
     V = len(vocab)
     model = build(submission, V)
     result = submission.char_lm.train_lm(model, torch.from_numpy(tokens), **TRAIN_RUN)
     expect_module(submission, result, "train_lm")
-    inputs, targets = heldout_chunks()
-    logits = logits_of(submission, result, inputs, V, "the trained model's logits on the held-out text")
+    segments = heldout_segments()
+    streamed = streamed_logits(submission, result, segments, V, "the trained model's logits on the held-out text")
     causal_failure = None
     try:
-        expect_causal(submission, result, inputs, logits, V, CAUSAL_SEED_TRAINED, "the trained model")
+        expect_same_when_whole(submission, result, segments, streamed, V, device, "the trained model")
+        public = public_chunks()
+        logits = logits_of(submission, result, public, V, "the trained model's logits on public text")
+        expect_causal(submission, result, public, logits, V, CAUSAL_SEED_TRAINED, "the trained model")
     except GradeFailure as failure:  # reported by every test that needs a causal model
         causal_failure = failure.summary
-    return {"perplexity": oracle.perplexity(logits, targets), "causal_failure": causal_failure}
+    return {"perplexity": oracle.perplexity(streamed, segments[:, 1:]), "causal_failure": causal_failure}
 
 
 def _scored_perplexity(trained, week) -> float:
     """The held-out perplexity, if it may be scored: from a causal model, not below the floor."""
     expect_true(trained["causal_failure"] is None,
-                f"{trained['causal_failure']}; the held-out perplexity of a model that sees the "
-                "characters it predicts is not scored")
+                f"{trained['causal_failure']}; the held-out perplexity of a model whose logits depend on "
+                "later tokens is not scored")
     ppl = trained["perplexity"]
     floor = week.thresholds["heldout_perplexity_floor"]
     expect_true(ppl >= floor, f"the held-out perplexity {ppl:.2f} is below {floor:g}, which no model "
-                "trained in seconds reaches by learning: the model must not contain or look up the text")
+                "trained in seconds reaches on text it has never seen")
     return ppl
 
 
