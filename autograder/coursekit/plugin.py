@@ -251,7 +251,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     elif report.failed and record.outcome not in ("failed",):
         record.outcome = "failed"
         from .grading.feedback import describe_failure
-        record.output, record.grader_error = describe_failure(call.excinfo, record.public, state.week)
+        record.output, record.grader_error = describe_failure(call.excinfo, record.public, state.week,
+                                                                state.student_sources)
         if report.when == "teardown":
             record.output = "(after the test) " + record.output
     elif report.when == "call" and report.passed and record.outcome == "not run":

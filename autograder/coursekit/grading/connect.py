@@ -53,6 +53,7 @@ def connect(state: Any, week: Any):
         files = read_student_files(state.submission_dir, week.student_files)
     except SubmissionError as e:
         pytest.fail(f"Your submission could not be graded: {e}", pytrace=False)
+    state.student_sources = dict(files)
     kinds = {f.api: api_kind(f.api) for f in week.forbidden}
     forbidden = [[f.api, list(f.files), f.reason, kinds[f.api]] for f in week.forbidden]
     for name, data in files.items():
