@@ -1,0 +1,71 @@
+"""Week 2's points follow the code at fault: the container is graded with the course's stand-in
+layers, so a mistake in a layer costs only the layer's task; training, which cannot do without the
+layers, names the upstream task that fails; and no student mistake is ever a grader error."""
+
+from __future__ import annotations
+
+import pytest
+
+from coursekit.authoring import known_bad
+from coursekit.authoring.commands.grade import grade
+from coursekit.config import load_week
+from coursekit.paths import Repo
+
+REPO = Repo.here()
+WEEK = "backprop"
+pytestmark = pytest.mark.slow
+
+
+def _grade(tmp_path, changes: list[tuple[str, str]]) -> dict:
+    """Grade the reference with ``changes`` (old, new) applied to ``backprop.py``."""
+    config = load_week(REPO, WEEK)
+    bad = known_bad.KnownBad("example", tmp_path / "expected.toml", "example",
+                             tuple(("backprop.py", old, new) for old, new in changes))
+    folder = known_bad.materialize(bad, REPO.solution(WEEK), config, tmp_path / "submission")
+    results = grade(REPO, config, folder, tmp_path / "results.json", quiet=True)
+    assert not [t["name"] for t in results["tests"] if t["extra_data"].get("grader_error")]
+    return results
+
+
+def _task(results: dict, number: int) -> list[dict]:
+    return [t for t in results["tests"] if t["number"].split(".")[0] == str(number)]
+
+
+def _lost(results: dict, number: int) -> float:
+    return sum(t["max_score"] - t["score"] for t in _task(results, number))
+
+
+def test_a_linear_without_parameters_costs_task_2_not_the_container(tmp_path):
+    """Linear's given parameters() deleted (Linear falls back to Layer's empty list): the container
+    keeps its 8 points, task 2 says what is wrong, and training names task 2."""
+    results = _grade(tmp_path, [('    def parameters(self) -> list[Pair]:\n'
+                                 '        """``[(W, dW), (b, db)]``: the arrays themselves, not copies."""\n'
+                                 '        return [(self.W, self.dW), (self.b, self.db)]\n', '')])
+    assert _lost(results, 6) == 0
+    failed = [t for t in _task(results, 2) if t["score"] < t["max_score"]]
+    assert [t["output"] for t in failed] and all("Linear.parameters()" in t["output"] for t in failed)
+    training = [t for t in _task(results, 10) if t["score"] < t["max_score"]]
+    assert training and all("Task 2 (Linear layer): Linear.parameters()" in t["output"] for t in training)
+
+
+def test_an_exception_in_linear_backward_costs_the_container_nothing(tmp_path):
+    """A ValueError in Linear.backward (it cost task 6 seven of its eight points): task 6 loses
+    nothing; every test that meets it names Linear.backward; training names task 2."""
+    results = _grade(tmp_path, [("        self.dW[...] = self.x.T @ dout\n",
+                                 '        raise ValueError("shapes do not match")\n')])
+    assert _lost(results, 6) == 0
+    for t in _task(results, 2) + _task(results, 10):
+        if t["score"] < t["max_score"] and not t["extra_data"]["public"]:
+            assert "ValueError at backprop.py line" in t["output"] and "(in Linear.backward)" in t["output"]
+    training = [t for t in _task(results, 10) if t["score"] < t["max_score"]]
+    assert len(training) == 5 and all("Task 2 (Linear layer)" in t["output"] for t in training)
+
+
+def test_a_wrong_softmax_gradient_is_named_by_the_training_tests(tmp_path):
+    """The softmax gradient not divided by N: training still loses its accuracy points, and now
+    says why ("held-out digits accuracy 0.103" alone gave no hint)."""
+    results = _grade(tmp_path, [("        return dlogits / len(self.labels)\n", "        return dlogits\n")])
+    digits = [t for t in _task(results, 10) if "digits" in t["name"]][0]
+    assert digits["score"] == 0 and "held-out digits accuracy" in digits["output"]
+    assert "Task 5 (Softmax cross-entropy): SoftmaxCrossEntropy" in digits["output"]
+    assert "Task 2" not in digits["output"] and "Task 6" not in digits["output"]
