@@ -39,6 +39,7 @@ class TestRecord:
     grader_error: bool = False
     credit: float | None = None
     duration: float = 0.0
+    builds_on: tuple = ()  # other tasks whose code this test runs (marker builds_on)
 
     @property
     def test_id(self) -> str:
