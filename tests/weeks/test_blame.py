@@ -1,6 +1,7 @@
-"""Week 2's points follow the code at fault: the container is graded with the course's stand-in
-layers, so a mistake in a layer costs only the layer's task; training, which cannot do without the
-layers, names the upstream task that fails; and no student mistake is ever a grader error."""
+"""Points follow the code at fault. Week 2's container is graded with the course's stand-in layers,
+so a mistake in a layer costs only the layer's task; a test that cannot do without another task's
+code (training needs the layers, week 3's training needs build_model's network) names the upstream
+task that fails; and no student mistake is ever a grader error."""
 
 from __future__ import annotations
 
@@ -16,12 +17,12 @@ WEEK = "backprop"
 pytestmark = pytest.mark.slow
 
 
-def _grade(tmp_path, changes: list[tuple[str, str]]) -> dict:
-    """Grade the reference with ``changes`` (old, new) applied to ``backprop.py``."""
-    config = load_week(REPO, WEEK)
+def _grade(tmp_path, changes: list[tuple[str, str]], week: str = WEEK, file: str = "backprop.py") -> dict:
+    """Grade the reference of ``week`` with ``changes`` (old, new) applied to ``file``."""
+    config = load_week(REPO, week)
     bad = known_bad.KnownBad("example", tmp_path / "expected.toml", "example",
-                             tuple(("backprop.py", old, new) for old, new in changes))
-    folder = known_bad.materialize(bad, REPO.solution(WEEK), config, tmp_path / "submission")
+                             tuple((file, old, new) for old, new in changes))
+    folder = known_bad.materialize(bad, REPO.solution(week), config, tmp_path / "submission")
     results = grade(REPO, config, folder, tmp_path / "results.json", quiet=True)
     assert not [t["name"] for t in results["tests"] if t["extra_data"].get("grader_error")]
     return results
@@ -69,3 +70,12 @@ def test_a_wrong_softmax_gradient_is_named_by_the_training_tests(tmp_path):
     assert digits["score"] == 0 and "held-out digits accuracy" in digits["output"]
     assert "Task 5 (Softmax cross-entropy): SoftmaxCrossEntropy" in digits["output"]
     assert "Task 2" not in digits["output"] and "Task 6" not in digits["output"]
+
+
+def test_week_3_training_names_a_broken_build_model(tmp_path):
+    """build_model's read-out sized for the wrong feature map: task 5 fails, and the training tests,
+    which train that network, say that task 5 is the cause."""
+    results = _grade(tmp_path, [("nn.Linear(32 * 2 * 2, 10),", "nn.Linear(32 * 4 * 4, 10),")], "cnn", "cnn.py")
+    assert _lost(results, 5) > 0 and all(_lost(results, task) == 0 for task in (1, 2, 3, 4))
+    training = [t for t in _task(results, 6) if t["score"] < t["max_score"]]
+    assert training and all("Task 5 (Design a CNN)" in t["output"] for t in training)
