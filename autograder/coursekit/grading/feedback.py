@@ -224,8 +224,9 @@ def _student_error(exc: Any, public: bool, week: Any, sources: dict[str, bytes])
         return f"{text}: {clean(exc.message, 300)}" if public else f"{text}{at}{inside}."
     if not public:
         return f"Your code raised {kind}{at}{inside}{called}."
-    in_method = f" in {method}" if method else ""
-    lines = [f"Your code raised {clean(exc.type, 100)}{in_method}{called}: {clean(exc.message)}".strip()]
+    lines = [f"Your code raised {clean(exc.type, 100)}: {clean(exc.message)}".strip()]
+    if method or called:
+        lines.append(f"In {method or 'your code'}{called}.")
     if exc.frames:
         lines.append("Traceback (your files only):")
         for file, line, func, source in exc.frames:
