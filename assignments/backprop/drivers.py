@@ -4,7 +4,9 @@ Week 2's interfaces work in place (a layer writes its gradients into arrays it o
 changes the parameter arrays it was built over), which a grader cannot observe across the process
 boundary, and the gradient checker takes a Python function, which cannot travel. These drivers do
 those steps here, next to the student's objects, and return plain data (copies of arrays, flags).
-Nothing here is secret: the starter repository ships this file.
+The container (task 6) is driven with stand-in layers defined here, which are none of the tasks'
+layers, so that it is graded apart from your layers. Nothing here is secret: the starter repository
+ships this file.
 
 The student module is always ``backprop``; the drivers reach it through ``server.module``.
 """
@@ -14,7 +16,6 @@ from __future__ import annotations
 from typing import Any, Callable
 
 MODULE = "backprop"
-LAYERS = ("Linear", "ReLU", "Sigmoid", "Tanh")
 OPTIMIZERS = ("SGD", "Adam")
 
 
@@ -80,69 +81,169 @@ def gradients_in_place(server: Any, layer: Any, x: Any, douts: list) -> dict:
     return {"grads": grads, "same_arrays": bool(layer.dW is dW and layer.db is db)}
 
 
-def _build(module: Any, spec: list, weights: list) -> list:
-    """The student's layers for ``spec`` (``["Linear", in, out]``, ``["ReLU"]``, …), the Linear
-    layers given the weights ``weights[k] = [W, b]`` in order."""
+def linear_parameters(server: Any, layer: Any, values: list) -> dict:
+    """Write ``values`` (four arrays) into the arrays of the pairs ``layer.parameters()`` returns,
+    in order, each into the array of its shape (``p[...] = v``); then return the layer's ``W``,
+    ``dW``, ``b`` and ``db`` (copies). They hold ``values`` exactly when ``parameters()`` is
+    ``[(W, dW), (b, db)]``, the layer's own arrays."""
     np = _np()
-    layers, given = [], iter(weights)
+    pairs = _pairs(layer.parameters(), "Linear.parameters()")
+    arrays = [a for pair in pairs for a in pair]
+    for array, value in zip(arrays, values):
+        value = np.asarray(value, dtype=np.float64)
+        if array.shape == value.shape:
+            array[...] = value
+    return {name: _copy(getattr(layer, name), f"Linear.{name}") for name in ("W", "dW", "b", "db")}
+
+
+# --- stand-in layers for the container ------------------------------------------------------
+#
+# Sequential (task 6) is tested with these layers, not with yours, so that a mistake in a layer
+# costs only the layer's task. They are not the tasks' layers: an elementwise affine map with two
+# parameter vectors, a layer that appends the squares of its inputs, and the softsign. Each keeps
+# its gradients in arrays of its own, overwritten by every backward, as the handout's layers do;
+# an input it cannot use gives NaN (so the container's mistake shows as wrong values).
+
+
+def _nan(rows: int, width: int):
+    return _np().full((max(int(rows), 1), width), float("nan"))
+
+
+def _rows(value: Any) -> int:
+    shape = getattr(value, "shape", ())
+    return int(shape[0]) if len(shape) == 2 else 1
+
+
+def _usable(value: Any, width: int | None = None) -> bool:
+    np = _np()
+    return (isinstance(value, np.ndarray) and value.ndim == 2 and value.dtype.kind == "f"
+            and (width is None or value.shape[1] == width))
+
+
+class StandInScale:
+    """``y = x · gain + shift`` per feature: x (N, width) → y (N, width); parameters ``gain`` and
+    ``shift`` (width,), with their gradients ``dgain`` and ``dshift``."""
+
+    def __init__(self, gain: Any, shift: Any):
+        np = _np()
+        self.gain = np.array(gain, dtype=np.float64).reshape(-1)
+        self.shift = np.array(shift, dtype=np.float64).reshape(-1)
+        self.dgain, self.dshift = np.zeros_like(self.gain), np.zeros_like(self.shift)
+        self.seen = None
+
+    def forward(self, x: Any) -> Any:
+        if not _usable(x, self.gain.size):
+            self.seen = None
+            return _nan(_rows(x), self.gain.size)
+        self.seen = x.copy()
+        return self.seen * self.gain[None, :] + self.shift[None, :]
+
+    def backward(self, dout: Any) -> Any:
+        np = _np()
+        if self.seen is None or not _usable(dout) or dout.shape != self.seen.shape:
+            self.dgain.fill(float("nan"))
+            self.dshift.fill(float("nan"))
+            return _nan(_rows(dout), self.gain.size)
+        self.dgain[...] = np.einsum("nd,nd->d", dout, self.seen)
+        self.dshift[...] = np.einsum("nd->d", dout)
+        return dout * self.gain[None, :]
+
+    def parameters(self) -> list:
+        return [(self.gain, self.dgain), (self.shift, self.dshift)]
+
+
+class StandInWiden:
+    """``y = [x, x²]``: x (N, D) → y (N, 2D), the inputs followed by their squares; no parameters."""
+
+    def __init__(self):
+        self.seen = None
+
+    def forward(self, x: Any) -> Any:
+        np = _np()
+        if not _usable(x):
+            self.seen = None
+            return _nan(_rows(x), 2)
+        self.seen = x.copy()
+        return np.concatenate([self.seen, self.seen ** 2], axis=1)
+
+    def backward(self, dout: Any) -> Any:
+        if self.seen is None or not _usable(dout) or dout.shape != (self.seen.shape[0], 2 * self.seen.shape[1]):
+            return _nan(_rows(dout), 1 if self.seen is None else self.seen.shape[1])
+        width = self.seen.shape[1]
+        return dout[:, :width] + 2.0 * self.seen * dout[:, width:]
+
+    def parameters(self) -> list:
+        return []
+
+
+class StandInSoftsign:
+    """``y = x / (1 + |x|)`` elementwise, (N, D) → (N, D); no parameters."""
+
+    def __init__(self):
+        self.seen = None
+
+    def forward(self, x: Any) -> Any:
+        np = _np()
+        if not _usable(x):
+            self.seen = None
+            return _nan(_rows(x), 1)
+        self.seen = x.copy()
+        return self.seen / (1.0 + np.abs(self.seen))
+
+    def backward(self, dout: Any) -> Any:
+        np = _np()
+        if self.seen is None or not _usable(dout) or dout.shape != self.seen.shape:
+            return _nan(_rows(dout), 1 if self.seen is None else self.seen.shape[1])
+        return dout / (1.0 + np.abs(self.seen)) ** 2
+
+    def parameters(self) -> list:
+        return []
+
+
+STAND_INS = {"Scale": StandInScale, "Widen": StandInWiden, "Softsign": StandInSoftsign}
+
+
+def stand_in(server: Any, kind: str, *params: Any) -> Any:
+    """A stand-in layer (returned as a handle): ``stand_in("Scale", gain, shift)``,
+    ``stand_in("Widen")`` or ``stand_in("Softsign")``."""
+    if kind not in STAND_INS:
+        raise ValueError(f"unknown stand-in layer {kind!r}")
+    return STAND_INS[kind](*params)
+
+
+def stand_in_network(server: Any, spec: list, params: list, x: Any, douts: list,
+                     second: list | None = None) -> list:
+    """The student's ``Sequential`` of stand-in layers: ``spec`` lists ``["Scale"]``,
+    ``["Widen"]`` or ``["Softsign"]``, and ``params`` holds ``[gain, shift]`` for each Scale, in
+    order. One call of ``parameters()`` is made before the first pass, as an optimizer built once
+    makes it; for each ``dout``: forward(x), backward(dout), then copies of the gradient arrays of
+    those pairs. With ``second`` (arrays, one per pair), after the first pass each pair's parameter
+    array is overwritten through the pair with its value (``p[...] = value``, where the shapes
+    agree), so the next pass shows whether the pairs are the layers' own arrays, in order.
+
+    Returns one ``{"out", "dx", "grads"}`` per ``dout``.
+    """
+    np = _np()
+    given = iter(params)
+    layers = []
     for entry in spec:
         kind = str(entry[0])
-        if kind not in LAYERS:
-            raise ValueError(f"unknown layer {kind!r}")
-        if kind == "Linear":
-            layer = module.Linear(int(entry[1]), int(entry[2]))
-            W, b = next(given)
-            layer.W, layer.b = np.array(W, dtype=np.float64), np.array(b, dtype=np.float64)
-        else:
-            layer = getattr(module, kind)()
-        layers.append(layer)
-    return layers
-
-
-def sequential_pass(server: Any, spec: list, weights: list, x: Any, douts: list) -> dict:
-    """Run the same network twice: as the student's ``Sequential`` of the student's layers, and as
-    those layers called one by one (forward first to last, backward last to first).
-
-    For each ``dout``: forward(x), then backward(dout); the parameter gradients are read from the
-    pairs returned by one call of ``parameters()`` made before the first pass (for the layers one by
-    one: each layer's own ``parameters()``), as an optimizer built once would read them.
-
-    Returns ``{"sequential": run, "layers": run, "pairs_are_layer_arrays": bool}`` where a run is
-    ``{"out": [...], "dx": [...], "grads": [[g, ...] per pass]}`` and the flag says whether the
-    Sequential's pairs are exactly each layer's ``(W, dW), (b, db)`` objects, in layer order.
-    """
-    module = server.module(MODULE)
-
-    def run(forward: Callable, backward: Callable, pairs: list) -> dict:
-        result: dict = {"out": [], "dx": [], "grads": []}
-        for dout in douts:
-            result["out"].append(_copy(forward(x), "forward's result"))
-            result["dx"].append(_copy(backward(dout), "backward's result"))
-            result["grads"].append([_copy(g, "a gradient in parameters()") for _, g in pairs])
-        return result
-
-    layers = _build(module, spec, weights)
-    model = module.Sequential(*layers)
+        if kind not in STAND_INS:
+            raise ValueError(f"unknown stand-in layer {kind!r}")
+        layers.append(StandInScale(*next(given)) if kind == "Scale" else STAND_INS[kind]())
+    model = server.module(MODULE).Sequential(*layers)
     pairs = _pairs(model.parameters(), "Sequential.parameters()")
-    expected = [(a, b) for layer in layers if type(layer).__name__ == "Linear"
-                for a, b in ((layer.W, layer.dW), (layer.b, layer.db))]
-    same = len(pairs) == len(expected) and all(p is P and g is G for (p, g), (P, G) in zip(pairs, expected))
-    sequential = run(model.forward, model.backward, pairs)
-
-    apart = _build(module, spec, weights)
-
-    def forward(h):
-        for layer in apart:
-            h = layer.forward(h)
-        return h
-
-    def backward(d):
-        for layer in reversed(apart):
-            d = layer.backward(d)
-        return d
-
-    own = [pair for layer in apart for pair in _pairs(layer.parameters(), "a layer's parameters()")]
-    return {"sequential": sequential, "layers": run(forward, backward, own), "pairs_are_layer_arrays": same}
+    passes = []
+    for k, dout in enumerate(douts):
+        if k == 1 and second is not None:
+            for (param, _), value in zip(pairs, second):
+                value = np.asarray(value, dtype=np.float64)
+                if param.shape == value.shape:
+                    param[...] = value
+        out = _copy(model.forward(np.array(x, dtype=np.float64)), "Sequential.forward's result")
+        dx = _copy(model.backward(np.array(dout, dtype=np.float64)), "Sequential.backward's result")
+        passes.append({"out": out, "dx": dx, "grads": [_copy(g, "a gradient in parameters()") for _, g in pairs]})
+    return passes
 
 
 # --- optimizers -----------------------------------------------------------------------------
@@ -238,7 +339,9 @@ def numerical_gradient_of(server: Any, function: str, x: Any, consts: list | Non
 REGISTRY: dict[str, Callable[..., Any]] = {
     "call_with_rng": call_with_rng,
     "gradients_in_place": gradients_in_place,
-    "sequential_pass": sequential_pass,
+    "linear_parameters": linear_parameters,
+    "stand_in": stand_in,
+    "stand_in_network": stand_in_network,
     "optimizer_trajectory": optimizer_trajectory,
     "numerical_gradient_of": numerical_gradient_of,
 }

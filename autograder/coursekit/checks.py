@@ -10,7 +10,8 @@ Tolerances come from :mod:`coursekit.tolerances`, never from the call site's gue
 
 from __future__ import annotations
 
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Callable, Iterable, Iterator
 
 from . import tolerances
 
@@ -185,16 +186,20 @@ def as_scalar(value: Any, what: str) -> float:
     return float(arr.reshape(()))
 
 
-def _returned_something(report: dict, what: str) -> None:
-    """A property of a call (arguments kept, no warnings) earns nothing for a call that computed
-    nothing: the call must have returned a value."""
+def _returned_something(report: Any, what: str, shapes: dict[str, type]) -> None:
+    """A driver's report has the fields ``shapes`` names, of those types (it comes from the
+    student's process, so a malformed one fails the check as the student's); and a property of a
+    call (arguments kept, no warnings) earns nothing for a call that computed nothing: the call
+    must have returned a value."""
+    expect_true(type(report) is dict and all(type(report.get(k)) is t for k, t in shapes.items()),
+                f"{what}: the report from your code's process is malformed")
     expect_true(report.get("value") is not None, f"{what} returned None, so there is nothing to check yet")
 
 
 def expect_unchanged(report: dict, what: str) -> None:
     """``report`` is the ``call_checking_arguments`` driver's answer: the call returned a value and
     changed no argument in place."""
-    _returned_something(report, what)
+    _returned_something(report, what, {"args_changed": list, "kwargs_changed": dict})
     changed = any(report["args_changed"]) or any(report["kwargs_changed"].values())
     expect_true(not changed, f"{what} changed one of its arguments in place")
 
@@ -202,11 +207,68 @@ def expect_unchanged(report: dict, what: str) -> None:
 def expect_no_warnings(report: dict, what: str) -> None:
     """``report`` is the ``call_with_warnings`` driver's answer: the call returned a value and raised
     no RuntimeWarning (overflow, division by zero, invalid value)."""
-    _returned_something(report, what)
-    runtime = [message for category, message in report["warnings"] if category == "RuntimeWarning"]
+    _returned_something(report, what, {"warnings": list})
+    expect_true(all(type(w) in (list, tuple) and len(w) == 2 for w in report["warnings"]),
+                f"{what}: the report from your code's process is malformed")
+    runtime = [str(message) for category, message in report["warnings"] if category == "RuntimeWarning"]
     if not runtime:
         return
     text = runtime[0].lower()
     kind = ("an overflow" if "overflow" in text else "a division-by-zero" if "divide" in text
             else "an invalid-value (NaN)" if "invalid" in text else "a RuntimeWarning")
     raise GradeFailure(f"{what} raised {kind} warning ({len(runtime)} warning(s) in all)")
+
+
+# --- tests that run other tasks' code ----------------------------------------------------------
+
+#: Charged seconds the upstream checks of a failed test may use, whatever the test had left.
+UPSTREAM_SECONDS = 15.0
+
+
+def failing(checks: Iterable[tuple[str, Callable[[], Any]]]) -> list[str]:
+    """Run each ``(label, check)`` and return the labels of those that fail: a check's
+    :class:`GradeFailure`, the student's code raising, or the student's process failing (a crash,
+    a timeout). A check the grader itself could not run (the sandbox would not start, the machine
+    was overloaded, a grader bug) blames nobody."""
+    from .grading.client import StudentError, WorkerFailure
+
+    labels = []
+    for label, check in checks:
+        try:
+            check()
+        except (GradeFailure, StudentError):
+            labels.append(label)
+        except WorkerFailure as e:
+            if e.kind not in ("startup", "overload"):
+                labels.append(label)
+        except Exception:  # noqa: BLE001 - the grader's own fault names no task
+            pass
+    return labels
+
+
+@contextmanager
+def upstream(diagnose: Callable[[], list[str]]) -> Iterator[None]:
+    """For a test whose check runs the student's code of other tasks (a training run uses the
+    layers, the loss and the optimizer): when the body fails, ``diagnose()`` runs quick checks of
+    those tasks (usually with :func:`failing`) and returns a line for each that fails, such as
+    ``"Task 2 (Linear layer): backward"``; the test's feedback then names them. The score is what
+    the body earned: this only says where the fault probably lies. The checks get
+    :data:`UPSTREAM_SECONDS` of the student's time of their own."""
+    try:
+        yield
+    except Exception as failure:
+        from .grading.client import Deadline
+        from .grading.feedback import UPSTREAM_ATTRIBUTE
+
+        saved = Deadline.test_remaining
+        if saved is not None:
+            Deadline.test_remaining = max(saved, UPSTREAM_SECONDS)
+        try:
+            causes = [str(c) for c in diagnose() or []]
+        except Exception:  # noqa: BLE001 - a diagnosis that breaks names nothing
+            causes = []
+        finally:
+            Deadline.test_remaining = saved
+        if causes:
+            setattr(failure, UPSTREAM_ATTRIBUTE, causes)
+        raise

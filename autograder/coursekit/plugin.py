@@ -11,7 +11,8 @@ Test authors write plain pytest::
         expect_equal(got, np.ones(3, dtype=np.int64), "predict with zero weights")
 
 Markers: ``task(n)`` (the config's task), ``points(x)``, ``visibility("after_published")``,
-``number("1.3")``, ``tags("a", "b")``, ``name("…")``, ``timeout(seconds)``. Fixtures:
+``number("1.3")``, ``tags("a", "b")``, ``name("…")``, ``timeout(seconds)``, ``builds_on(2, 5)`` (the
+other tasks whose code the test runs: a failure names those of them that lost points). Fixtures:
 ``submission`` (the student's modules), ``week`` (the config), ``credit`` (partial credit:
 ``credit.set(0.5)``), ``leaderboard`` (``leaderboard("accuracy", 0.97)``), ``device``.
 
@@ -63,6 +64,8 @@ _MARKERS = {
     "name(s)": "display name (default: the docstring's first line)",
     "timeout(seconds)": "time allowed for the student's calls in this test",
     "cuda": "needs a CUDA GPU: skipped, with the reason, when grading on the CPU",
+    "builds_on(*tasks)": "the other tasks whose code this test runs too: when it fails, its feedback "
+                         "names those of them that lost points in this run",
 }
 
 
@@ -112,13 +115,14 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         elif task is not None:
             label = f"Task {task}: "
         tags_mark = item.get_closest_marker("tags")
+        builds_on = tuple(a for m in item.iter_markers("builds_on") for a in m.args)
         state.records[item.nodeid] = TestRecord(
             nodeid=item.nodeid, name=f"{label}{title}", task=task,
             points=float(_marker_arg(item, "points", 0.0)),
             visibility=_marker_arg(item, "visibility", "visible"),
             number=_marker_arg(item, "number") or (f"{task}.{counters[task]}" if task is not None else None),
             tags=list(tags_mark.args) if tags_mark else [],
-            public=state.is_public(Path(str(item.fspath))), order=len(state.records))
+            public=state.is_public(Path(str(item.fspath))), order=len(state.records), builds_on=builds_on)
 
 
 def pytest_collectreport(report: pytest.CollectReport) -> None:
@@ -251,7 +255,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     elif report.failed and record.outcome not in ("failed",):
         record.outcome = "failed"
         from .grading.feedback import describe_failure
-        record.output, record.grader_error = describe_failure(call.excinfo, record.public, state.week)
+        record.output, record.grader_error = describe_failure(call.excinfo, record.public, state.week,
+                                                                state.student_sources)
         if report.when == "teardown":
             record.output = "(after the test) " + record.output
     elif report.when == "call" and report.passed and record.outcome == "not run":
@@ -290,6 +295,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         for v in unused:
             state.notes.append(f"Warning: {v.file} line {v.line} imports {v.api}, which this week "
                                "forbids; remove the import.")
+    _name_upstream_tasks(state)
     if state.list_path is not None:
         import json
         state.list_path.write_text(json.dumps({"tests": state.listing(),
@@ -298,6 +304,29 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if state.results_path is not None:
         from .grading.results import build, write_atomic
         write_atomic(build(state), state.results_path)
+
+
+def _name_upstream_tasks(state: GradingState) -> None:
+    """A failed test marked ``builds_on(tasks)`` runs those tasks' code too: its feedback names the
+    ones that lost points in this run (their own tests say what is wrong), since its failure may
+    come from them."""
+    from .grading.feedback import upstream_note
+
+    lost = {r.task for r in state.records.values()
+            if r.task is not None and not r.grader_error
+            and (r.outcome == "failed" or (r.outcome == "passed" and r.credit is not None and r.credit < 1))}
+    for record in state.records.values():
+        if record.outcome != "failed" or record.grader_error or not record.builds_on:
+            continue
+        causes = []
+        for task in record.builds_on:
+            if task in lost and task != record.task:
+                try:
+                    causes.append(f"Task {task} ({state.week.task(task).title})")
+                except (AttributeError, KeyError):
+                    causes.append(f"Task {task}")
+        if causes:
+            record.output = f"{record.output}\n{upstream_note(causes)}"
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:

@@ -232,6 +232,60 @@ def test_garbage_truncated_and_oversized_frames_fail_that_call(tmp_path, payload
     run(tmp_path, _out_fd_snippet(payload), FULL_MARKS - 1)
 
 
+_FORGE = """
+import json, os, struct, sys, types
+def _out_fd():
+    with open("/proc/self/cmdline", "rb") as f:
+        args = f.read().split(b"\\0")
+    return json.loads(args[-2])["out_fd"]
+def _forge(reply):
+    # a well-formed reply frame with the id of the request being served, written by student code
+    f = sys._getframe()
+    while f.f_code.co_name != "handle_frame":
+        f = f.f_back
+    header = json.dumps(dict(reply, id=f.f_locals["rid"], nbuf=0)).encode()
+    os.write(_out_fd(), struct.pack("<I", len(header)) + header)
+"""
+
+
+@pytest.mark.parametrize("error", [
+    {"type": "ValueError", "message": "m", "frames": 5},
+    {"type": ["ValueError"], "message": {"t": 1}, "frames": [[1, 2, 3, 4, 5]], "in_driver": True,
+     "driver": ["week", "x", 1], "attribute": 3},
+])
+def test_a_forged_error_reply_is_the_students_not_a_grader_error(tmp_path, error):
+    """An error reply in shapes the worker never sends: the call failed in the student's code, as far
+    as anyone can tell, and never in the grader."""
+    source = _FORGE + dedent(f"""
+    def add(a, b):
+        if a == {HIDDEN_INPUTS[0]}:
+            _forge({{"ok": False, "error": {error!r}}})
+            os._exit(0)
+        return a + b
+    """) + GOOD_VECTOR
+    results = run(tmp_path, source, FULL_MARKS - 1)
+    assert not any(t["extra_data"].get("grader_error") for t in results["tests"]), results["tests"]
+
+
+def test_a_forged_attribute_reply_is_the_students_not_a_grader_error(tmp_path):
+    """The module's ``add`` is a property (the module's class replaced), whose getter answers the
+    grader's attribute request itself, with a reply of the wrong shape."""
+    source = _FORGE + dedent("""
+    def _add(a, b):
+        return a + b
+    class _Module(types.ModuleType):
+        @property
+        def add(self):
+            _forge({"ok": True, "value": {"t": "list", "v": [1, 2]}})
+            return _add
+    sys.modules[__name__].__class__ = _Module
+    """) + GOOD_VECTOR
+    results = run(tmp_path, source, 1.0)  # every answer about add is forged: only vector passes
+    assert not any(t["extra_data"].get("grader_error") for t in results["tests"]), results["tests"]
+    add = [t for t in results["tests"] if "add(2, 3)" in t["name"]][0]
+    assert "protocol" in add["output"]
+
+
 def test_a_pickle_payload_is_never_unpickled(tmp_path):
     marker = tmp_path / "pwned"
     payload = (

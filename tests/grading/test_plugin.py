@@ -280,3 +280,38 @@ def test_a_submission_that_cannot_be_graded_says_why_at_the_top_and_lists_every_
     assert [t["score"] for t in data["tests"]] == [0, 0]
     assert all(reason in t["output"] and not t["extra_data"]["grader_error"] for t in data["tests"])
 
+
+def test_a_failed_test_names_the_tasks_it_builds_on_that_lost_points(week_dir):
+    """``builds_on(1)``: a task 2 test that runs task 1's code names task 1 when it fails and task 1
+    lost points in the run; a passing test, and a test's own task, are never named."""
+    week_dir.makepyfile(test_toy="""
+        import pytest
+        from coursekit.checks import expect_equal, expect_true
+
+        @pytest.mark.task(1)
+        @pytest.mark.points(1)
+        @pytest.mark.builds_on(1)
+        def test_add_seven(submission):
+            '''add(7, 1) is 8'''
+            expect_equal(submission.toy.add(7, 1), 8, "add(7, 1)")
+
+        @pytest.mark.task(2)
+        @pytest.mark.points(1)
+        @pytest.mark.builds_on(1)
+        def test_uses_add(submission):
+            '''a sum built with add'''
+            expect_equal(submission.toy.add(7, 2), 9, "add(7, 2)")
+
+        @pytest.mark.task(2)
+        @pytest.mark.points(1)
+        @pytest.mark.builds_on(1)
+        def test_passes(submission):
+            '''vector has three entries'''
+            expect_true(len(submission.toy.vector()) == 3, "three entries")
+    """)
+    _, data = run(week_dir)
+    by_name = {t["name"].split(": ", 1)[-1]: t for t in data["tests"]}
+    assert "Task 1 (Add)" in by_name["a sum built with add"]["output"]
+    assert by_name["a sum built with add"]["output"].startswith("add(7, 2): wrong value")
+    assert "other tasks" not in by_name["add(7, 1) is 8"]["output"]
+    assert by_name["vector has three entries"]["output"] == ""

@@ -60,6 +60,8 @@ def test_verify_proves_the_graders(week):
     outcomes = verify_week(REPO, load_week(REPO, week), echo=lines.append)
     assert all(o.ok for o in outcomes), "\n".join(lines)
     assert sum(o.label.startswith("known-bad") for o in outcomes) >= 5
+    # every stub returning None scores 0 with no grader error (week 1's scored 13/100 once)
+    assert [o.score for o in outcomes if o.label.startswith("do-nothing")] == [0.0]
 
 
 def _shapes(week: str, tmp_path):

@@ -8,7 +8,8 @@ optimizers next to ``torch.optim``, and train on the digits and on two spirals.
 Your code runs in a separate process: arguments reach it as copies and results come back as plain
 numpy arrays and Python values. What happens in place there (gradients written into a layer's
 arrays, an optimizer stepping parameter arrays, a gradient checker given a Python function) is run
-inside that process by the course's public drivers in ``coursekit/worker/drivers_backprop.py``.
+inside that process by the course's public drivers in ``drivers.py``, which also holds the stand-in
+layers that task 6's tests build your ``Sequential`` from.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import math
 import numpy as np
 import pytest
 
-from coursekit.checks import expect_array, expect_close, expect_equal, expect_object, expect_true, expect_type
+from coursekit.checks import (expect_array, expect_close, expect_equal, expect_object, expect_true, expect_type,
+                             failing, upstream)
 from coursekit.tolerances import CENTRAL_DIFFERENCE
 
 # --- Task 1: initialization -----------------------------------------------------------------
@@ -199,34 +201,43 @@ def test_cross_entropy_types_and_large_logits(submission):
 
 
 # --- Task 6: Sequential ---------------------------------------------------------------------
+# The container is tested with the course's stand-in layers (drivers.py: StandInScale, StandInWiden,
+# StandInSoftsign), not with your layers, so that a mistake in a layer costs only the layer's task.
+
+
+def _stand_in_scale(submission, gain, shift):
+    """The stand-in y = x * gain + shift (per feature), built in your code's process."""
+    return submission.driver("stand_in", "Scale", np.array(gain), np.array(shift))
 
 
 @pytest.mark.task(6)
 @pytest.mark.points(1)
 def test_sequential_small_example(submission):
-    """Sequential runs Linear, ReLU, Linear in order forward, and back in reverse order"""
-    bp = submission.backprop
-    first, second = bp.Linear(2, 2), bp.Linear(2, 1)
-    first.W, first.b = np.eye(2), np.array([1.0, -1.0])
-    second.W, second.b = np.array([[2.0], [3.0]]), np.array([0.5])
-    model = bp.Sequential(first, bp.ReLU(), second)
-    out = model.forward(np.array([[1.0, 2.0], [-3.0, 0.5]]))  # hidden (2, 1) and (0, 0) after ReLU
-    expect_close(out, np.array([[7.5], [0.5]]), "Sequential.forward")
-    dx = model.backward(np.array([[1.0], [1.0]]))  # only the first sample passes the ReLU
-    expect_close(dx, np.array([[2.0, 3.0], [0.0, 0.0]]), "Sequential.backward")
+    """Sequential runs Scale, Widen, Scale in order forward, and back in reverse order"""
+    first = _stand_in_scale(submission, [2.0, 1.0], [0.0, -1.0])
+    second = _stand_in_scale(submission, [1.0, -1.0, 0.5, 2.0], [0.0, 0.0, 0.0, 1.0])
+    model = submission.backprop.Sequential(first, submission.driver("stand_in", "Widen"), second)
+    # first: (2, 1), (-2, -1); widened with the squares: (2, 1, 4, 1), (-2, -1, 4, 1)
+    out = model.forward(np.array([[1.0, 2.0], [-1.0, 0.0]]))
+    expect_close(out, np.array([[2.0, -1.0, 2.0, 3.0], [-2.0, 1.0, 2.0, 3.0]]), "Sequential.forward")
+    dx = model.backward(np.ones((2, 4)))  # (1, -1, 0.5, 2) per row, then d + 2 h d², then times (2, 1)
+    expect_close(dx, np.array([[6.0, 3.0], [-2.0, -5.0]]), "Sequential.backward")
 
 
 @pytest.mark.task(6)
 @pytest.mark.points(1)
 def test_sequential_parameters_order(submission):
-    """parameters() lists (W, dW) then (b, db) of each Linear layer, in layer order"""
-    bp = submission.backprop
-    pairs = bp.Sequential(bp.Linear(3, 4), bp.ReLU(), bp.Linear(4, 2)).parameters()
+    """parameters() lists every layer's (param, grad) pairs in layer order"""
+    gains, shifts = [np.array([1.0, 2.0, 3.0]), np.arange(6.0)], [np.array([-1.0, -2.0, -3.0]), -np.arange(6.0)]
+    model = submission.backprop.Sequential(_stand_in_scale(submission, gains[0], shifts[0]),
+                                           submission.driver("stand_in", "Widen"),
+                                           _stand_in_scale(submission, gains[1], shifts[1]))
+    pairs = model.parameters()
     expect_true(type(pairs) is list and len(pairs) == 4, "parameters() must return a list of 4 pairs here",
                 f"got {type(pairs).__name__} of length {len(pairs) if hasattr(pairs, '__len__') else '?'}")
-    shapes = [tuple(np.shape(a) for a in pair) for pair in pairs]
-    expect_equal(shapes, [((3, 4), (3, 4)), ((4,), (4,)), ((4, 2), (4, 2)), ((2,), (2,))],
-                 "the shapes of the (param, grad) pairs")
+    for i, (pair, want) in enumerate(zip(pairs, [gains[0], shifts[0], gains[1], shifts[1]]), start=1):
+        expect_true(type(pair) in (list, tuple) and len(pair) == 2, f"entry {i} of parameters() is not a pair")
+        expect_close(pair[0], want, f"the parameter of pair {i} (each Scale gives (gain, dgain) then (shift, dshift))")
 
 
 # --- Task 7: SGD ----------------------------------------------------------------------------
@@ -313,16 +324,32 @@ def test_relative_error_small_example(submission):
 # --- Task 10: train_mlp ---------------------------------------------------------------------
 
 
+def _training_upstream(submission) -> list[str]:
+    """The public tests of the tasks train_mlp builds on that fail (named in its feedback)."""
+    return failing([
+        ("Task 2 (Linear layer)", lambda: (test_linear_forward_small_example(submission),
+                                           test_linear_backward_small_example(submission))),
+        ("Task 3 (Activations): ReLU", lambda: test_relu_small_example(submission)),
+        ("Task 5 (Softmax cross-entropy)", lambda: test_cross_entropy_small_example(submission)),
+        ("Task 6 (Sequential container)", lambda: (test_sequential_small_example(submission),
+                                                   test_sequential_parameters_order(submission))),
+        ("Task 7 (SGD with momentum and weight decay)", lambda: test_sgd_two_momentum_steps(submission)),
+    ])
+
+
 @pytest.mark.task(10)
 @pytest.mark.points(1)
 def test_train_mlp_on_two_blobs(submission):
     """train_mlp returns a model whose forward gives (n, C) logits; it separates two distant blobs"""
-    g = np.random.default_rng(3)
-    y = np.arange(60) % 2
-    X = np.where(y[:, None] == 1, 2.0, -2.0) + g.standard_normal((60, 2))
-    model = submission.backprop.train_mlp(X, y, hidden=(8,), epochs=20, lr=0.1, seed=0)
-    expect_object(model, "what train_mlp returns")
-    logits = expect_array(model.forward(X), "model.forward(X)", shape=(60, 2), dtype_kind="f")
-    accuracy = float(np.mean(np.argmax(logits, axis=1) == y))
-    expect_true(accuracy >= 0.9, "the trained model misclassifies more than a tenth of its training data",
-                f"training accuracy {accuracy:.3f}")
+    # Training runs your layers, loss, container and optimizer: when it fails, the feedback also
+    # names those whose own public tests fail.
+    with upstream(lambda: _training_upstream(submission)):
+        g = np.random.default_rng(3)
+        y = np.arange(60) % 2
+        X = np.where(y[:, None] == 1, 2.0, -2.0) + g.standard_normal((60, 2))
+        model = submission.backprop.train_mlp(X, y, hidden=(8,), epochs=20, lr=0.1, seed=0)
+        expect_object(model, "what train_mlp returns")
+        logits = expect_array(model.forward(X), "model.forward(X)", shape=(60, 2), dtype_kind="f")
+        accuracy = float(np.mean(np.argmax(logits, axis=1) == y))
+        expect_true(accuracy >= 0.9, "the trained model misclassifies more than a tenth of its training data",
+                    f"training accuracy {accuracy:.3f}")

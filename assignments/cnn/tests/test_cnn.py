@@ -128,6 +128,7 @@ def test_conv_forward_speed(submission, week):
 
 
 @pytest.mark.task(2)
+@pytest.mark.builds_on(1)
 @pytest.mark.points(1)
 def test_conv_backward_shapes(submission):
     """conv2d_backward returns (dx, dw, db) with the shapes of x, w and b, float64"""
@@ -142,6 +143,7 @@ def test_conv_backward_shapes(submission):
 
 
 @pytest.mark.task(2)
+@pytest.mark.builds_on(1)
 @pytest.mark.points(1)
 def test_conv_backward_small_example(submission):
     """conv2d_backward on the small example with dout = 1: dx, dw and db by hand"""
@@ -155,6 +157,7 @@ def test_conv_backward_small_example(submission):
 
 
 @pytest.mark.task(2)
+@pytest.mark.builds_on(1)
 @pytest.mark.points(1)
 def test_conv_backward_stride_example(submission):
     """conv2d_backward with stride 2 and a 1x1 kernel sends dout only to the pixels that were read"""
@@ -200,6 +203,7 @@ def test_pool_forward_shapes(submission):
 
 
 @pytest.mark.task(4)
+@pytest.mark.builds_on(3)
 @pytest.mark.points(1)
 def test_pool_backward_small_example(submission):
     """maxpool2d_backward sends each dout to the maximum of its window, zero elsewhere"""
@@ -213,6 +217,7 @@ def test_pool_backward_small_example(submission):
 
 
 @pytest.mark.task(4)
+@pytest.mark.builds_on(3)
 @pytest.mark.points(1)
 def test_pool_backward_overlapping_windows(submission):
     """maxpool2d_backward adds the gradients of overlapping windows that share their maximum"""
@@ -258,6 +263,7 @@ def test_model_parameter_budget(submission, week):
 
 
 @pytest.mark.task(6)
+@pytest.mark.builds_on(5)
 @pytest.mark.points(1)
 def test_train_returns_a_model(submission):
     """train runs one epoch on 64 images and returns a model that still gives (N, 10) logits"""
@@ -268,6 +274,7 @@ def test_train_returns_a_model(submission):
 
 
 @pytest.mark.task(6)
+@pytest.mark.builds_on(5)
 @pytest.mark.points(1)
 def test_train_changes_the_parameters(submission):
     """train changes the model's parameters (one epoch on 64 images)"""

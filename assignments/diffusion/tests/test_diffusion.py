@@ -148,6 +148,7 @@ BETAS = t64([0.1, 0.5])  # ᾱ = [0.9, 0.45]
 
 
 @pytest.mark.task(3)
+@pytest.mark.builds_on(1)
 @pytest.mark.points(1)
 def test_posterior_shapes(submission):
     """posterior_mean_variance returns (mean, var), both (N, D) float64"""
@@ -159,6 +160,7 @@ def test_posterior_shapes(submission):
 
 
 @pytest.mark.task(3)
+@pytest.mark.builds_on(1)
 @pytest.mark.points(1)
 def test_posterior_at_t0(submission):
     """at t = 0 (ᾱ_(-1) = 1) the posterior mean is x0 and the variance 0"""
@@ -170,6 +172,7 @@ def test_posterior_at_t0(submission):
 
 
 @pytest.mark.task(3)
+@pytest.mark.builds_on(1)
 @pytest.mark.points(1)
 def test_posterior_small_example(submission):
     """posterior_mean_variance at t = 1 with β = [0.1, 0.5]: the coefficients by hand"""
@@ -262,6 +265,7 @@ def _loss(submission, params):
 
 
 @pytest.mark.task(6)
+@pytest.mark.builds_on(2)
 @pytest.mark.points(1)
 def test_loss_is_a_scalar_tensor(submission):
     """diffusion_loss returns a 0-d tensor"""
@@ -271,6 +275,7 @@ def test_loss_is_a_scalar_tensor(submission):
 
 
 @pytest.mark.task(6)
+@pytest.mark.builds_on(2)
 @pytest.mark.points(1)
 def test_loss_of_a_zero_model(submission):
     """with a model that predicts 0, the loss is the mean of ε²: (1 + 4 + 9 + 0) / 4 = 3.5"""
@@ -278,6 +283,7 @@ def test_loss_of_a_zero_model(submission):
 
 
 @pytest.mark.task(6)
+@pytest.mark.builds_on(2)
 @pytest.mark.points(1)
 def test_loss_has_gradients(submission):
     """diffusion_loss's gradients reach the model's parameters"""
@@ -293,6 +299,7 @@ Z = t64([[0.3, -0.2], [1.0, 0.0]])
 
 
 @pytest.mark.task(7)
+@pytest.mark.builds_on(1)
 @pytest.mark.points(1)
 def test_step_shape_and_dtype(submission):
     """p_sample_step returns x_(t-1) of x_t's shape and dtype"""
@@ -301,6 +308,7 @@ def test_step_shape_and_dtype(submission):
 
 
 @pytest.mark.task(7)
+@pytest.mark.builds_on(1)
 @pytest.mark.points(1)
 def test_step_at_t0_has_no_noise(submission):
     """p_sample_step at t = 0 with a model that predicts 0: x_t / √α_0, no noise"""
@@ -309,6 +317,7 @@ def test_step_at_t0_has_no_noise(submission):
 
 
 @pytest.mark.task(7)
+@pytest.mark.builds_on(1)
 @pytest.mark.points(1)
 def test_step_small_example(submission):
     """p_sample_step at t = 1 with a model that predicts 0: x_t / √α_1 + √β̃_1 · noise"""
@@ -317,6 +326,7 @@ def test_step_small_example(submission):
 
 
 @pytest.mark.task(7)
+@pytest.mark.builds_on(1)
 @pytest.mark.points(1)
 def test_step_uses_the_model(submission):
     """p_sample_step subtracts β_t / √(1 − ᾱ_t) · ε̂ (ε̂ = (1, 0) here) before dividing by √α_t"""
@@ -363,6 +373,7 @@ def test_ddim_is_deterministic(submission):
 
 
 @pytest.mark.task(9)
+@pytest.mark.builds_on(7)
 @pytest.mark.points(1)
 def test_sample_shape_and_dtype(submission):
     """sample(model, 7, betas) returns (7, model.data_dim) float32"""
@@ -372,6 +383,7 @@ def test_sample_shape_and_dtype(submission):
 
 
 @pytest.mark.task(9)
+@pytest.mark.builds_on(7)
 @pytest.mark.points(1)
 def test_sample_is_seeded(submission):
     """sample with the same seed gives the same points"""
@@ -395,6 +407,7 @@ def small_run(submission):
 
 
 @pytest.mark.task(10)
+@pytest.mark.builds_on(1, 2, 4, 5, 6)
 @pytest.mark.points(1)
 def test_train_returns_model_and_betas(small_run):
     """train_diffusion returns (model, betas) with betas (T,) float64"""
@@ -402,6 +415,7 @@ def test_train_returns_model_and_betas(small_run):
 
 
 @pytest.mark.task(10)
+@pytest.mark.builds_on(1, 2, 4, 5, 6)
 @pytest.mark.points(1)
 def test_trained_model_predicts_noise(submission, small_run):
     """the trained model maps 5 points and timesteps to (5, 2) predicted noise"""
@@ -411,6 +425,7 @@ def test_trained_model_predicts_noise(submission, small_run):
 
 
 @pytest.mark.task(10)
+@pytest.mark.builds_on(1, 2, 4, 5, 6)
 @pytest.mark.points(1)
 def test_trained_model_is_a_denoiser(submission, small_run):
     """the trained model is a Denoiser for 2-D points (its state dict has the handout's names)"""

@@ -389,6 +389,7 @@ def test_perplexity_small_example(submission):
 
 
 @pytest.mark.task(10)
+@pytest.mark.builds_on(8)
 @pytest.mark.points(1)
 def test_train_lm_returns_a_model(submission):
     """train_lm runs 5 steps on 300 tokens and returns a model that still gives (N, T, V) logits"""
@@ -400,6 +401,7 @@ def test_train_lm_returns_a_model(submission):
 
 
 @pytest.mark.task(10)
+@pytest.mark.builds_on(8)
 @pytest.mark.points(1)
 def test_train_lm_changes_the_parameters(submission):
     """train_lm changes the model's parameters (5 steps on 300 tokens)"""

@@ -382,6 +382,7 @@ def short_run(submission):
 
 
 @pytest.mark.task(9)
+@pytest.mark.builds_on(1, 2, 3, 4, 5, 6, 7)
 @pytest.mark.points(1)
 def test_train_returns_a_model(short_run, submission):
     """train_on_task(ReversalTask(3), steps=5) returns a model giving (N, 7, 11) logits"""
@@ -389,6 +390,7 @@ def test_train_returns_a_model(short_run, submission):
 
 
 @pytest.mark.task(9)
+@pytest.mark.builds_on(1, 2, 3, 4, 5, 6, 7)
 @pytest.mark.points(1)
 def test_train_returns_a_decoder_lm(short_run, submission):
     """train_on_task returns a DecoderLM: its parameters are named as the handout says"""
@@ -399,6 +401,7 @@ def test_train_returns_a_decoder_lm(short_run, submission):
 
 
 @pytest.mark.task(9)
+@pytest.mark.builds_on(1, 2, 3, 4, 5, 6, 7)
 @pytest.mark.points(1)
 def test_train_returns_eval_mode(short_run):
     """train_on_task returns the model in evaluation mode (model.eval())"""

@@ -228,6 +228,7 @@ def test_vae_with_zero_weights(submission):
 
 
 @pytest.mark.task(5)
+@pytest.mark.builds_on(1, 2, 3)
 @pytest.mark.points(1)
 def test_negative_elbo_is_a_scalar(submission):
     """negative_elbo returns a float32 scalar tensor"""
@@ -238,6 +239,7 @@ def test_negative_elbo_is_a_scalar(submission):
 
 
 @pytest.mark.task(5)
+@pytest.mark.builds_on(1, 2, 3)
 @pytest.mark.points(1)
 def test_negative_elbo_zero_model(submission):
     """with zero weights (logits 0, q = N(0, I)) the negative ELBO is 64 log 2 for any data and noise"""
@@ -247,6 +249,7 @@ def test_negative_elbo_zero_model(submission):
 
 
 @pytest.mark.task(5)
+@pytest.mark.builds_on(1, 2, 3)
 @pytest.mark.points(1)
 def test_negative_elbo_beta_by_hand(submission):
     """with logvar = log 2 everywhere, the KL is 4 (1 − log 2) per example and β = 2 doubles it"""
@@ -256,6 +259,7 @@ def test_negative_elbo_beta_by_hand(submission):
 
 
 @pytest.mark.task(5)
+@pytest.mark.builds_on(1, 2, 3)
 @pytest.mark.points(1)
 def test_negative_elbo_gradient(submission):
     """negative_elbo is differentiable: ∂/∂(output bias) = batch mean of σ(0) − x = ½ − x̄"""
@@ -272,6 +276,7 @@ def test_negative_elbo_gradient(submission):
 
 
 @pytest.mark.task(6)
+@pytest.mark.builds_on(1, 2, 3)
 @pytest.mark.points(1)
 def test_iwae_shape_and_dtype(submission):
     """iwae_bound returns (N,) float32 for N = 5 and k = 3"""
@@ -280,6 +285,7 @@ def test_iwae_shape_and_dtype(submission):
 
 
 @pytest.mark.task(6)
+@pytest.mark.builds_on(1, 2, 3)
 @pytest.mark.points(1)
 def test_iwae_zero_model(submission):
     """with zero weights every importance weight is 2^-64, so the bound is −64 log 2 for any k"""
@@ -290,6 +296,7 @@ def test_iwae_zero_model(submission):
 
 
 @pytest.mark.task(6)
+@pytest.mark.builds_on(1, 2, 3)
 @pytest.mark.points(1)
 def test_iwae_single_sample_by_hand(submission):
     """with q = N(1, I) and logits 0, k = 1 gives −64 log 2 + Σ_j (½ − z_j) for the documented noise"""
@@ -301,6 +308,7 @@ def test_iwae_single_sample_by_hand(submission):
 
 
 @pytest.mark.task(6)
+@pytest.mark.builds_on(1, 2, 3)
 @pytest.mark.points(1)
 def test_iwae_is_reproducible(submission):
     """iwae_bound gives the same values for the same seed and different ones for another seed"""
@@ -324,6 +332,7 @@ def _trained_state(submission, epochs: int, seed: int = 0) -> dict:
 
 
 @pytest.mark.task(7)
+@pytest.mark.builds_on(1, 2, 3, 4, 5)
 @pytest.mark.points(1)
 def test_train_returns_a_vae(submission):
     """train_vae (1 epoch on 64 images) returns VAE() with the stencil's layers and default sizes"""
@@ -336,6 +345,7 @@ def test_train_returns_a_vae(submission):
 
 
 @pytest.mark.task(7)
+@pytest.mark.builds_on(1, 2, 3, 4, 5)
 @pytest.mark.points(1)
 def test_train_changes_the_weights(submission):
     """train_vae changes the weights: 2 epochs end elsewhere than 0 epochs (the initialization)"""
@@ -344,6 +354,7 @@ def test_train_changes_the_weights(submission):
 
 
 @pytest.mark.task(7)
+@pytest.mark.builds_on(1, 2, 3, 4, 5)
 @pytest.mark.points(1)
 def test_train_is_reproducible(submission):
     """train_vae with the same seed gives the same weights, another seed different ones"""

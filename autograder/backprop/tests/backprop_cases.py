@@ -14,7 +14,7 @@ import backprop_oracle as oracle
 import numpy as np
 
 from coursekit import tolerances
-from coursekit.checks import GradeFailure, expect_array, expect_close, expect_true
+from coursekit.checks import GradeFailure, as_scalar, expect_array, expect_close, expect_true, failing
 
 # --- tolerances (derived from coursekit.tolerances; the reasons beside them) ------------------
 
@@ -43,11 +43,12 @@ MSE_CASES = [((5, 3), 401), ((10, 1), 402), ((4, 7), 403)]
 MSE_EDGE_CASES = [((6,), 404), ((1, 4), 405), ((1,), 406)]
 #: (N, C, seed) of logits and labels.
 CE_CASES = [(6, 4, 501), (20, 10, 502), (3, 2, 503), (1, 5, 504)]
-#: Networks: (spec, N, seed); the Linear layers' weights are drawn from the seed.
-NETWORK_CASES = [
-    ([["Linear", 4, 6], ["ReLU"], ["Linear", 6, 3]], 5, 601),
-    ([["Linear", 3, 5], ["Tanh"], ["Linear", 5, 5], ["Sigmoid"], ["Linear", 5, 2]], 1, 602),
-    ([["Linear", 6, 4], ["ReLU"], ["Linear", 4, 4], ["Tanh"], ["Linear", 4, 1]], 9, 603),
+#: Networks of the drivers' stand-in layers for the container: (input width, spec, N, seed); each
+#: Scale's gain and shift are drawn from the seed (see ``stand_in_params``).
+STAND_IN_CASES = [
+    (4, [["Scale"], ["Softsign"], ["Widen"], ["Scale"]], 5, 601),
+    (3, [["Scale"], ["Widen"], ["Softsign"], ["Scale"], ["Widen"], ["Scale"]], 1, 602),
+    (2, [["Softsign"], ["Scale"], ["Widen"], ["Widen"], ["Scale"], ["Softsign"]], 9, 603),
 ]
 #: Shapes of the parameter arrays an optimizer steps: a matrix, a vector, a single number, 3-D.
 PARAM_SHAPES = [(3, 4), (4,), (1,), (2, 2, 3)]
@@ -81,11 +82,17 @@ def rng(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def network_weights(spec: list, seed: int) -> list[list[np.ndarray]]:
-    """``[W, b]`` for every Linear layer of ``spec``, drawn from ``seed``."""
+def stand_in_params(width: int, spec: list, seed: int) -> tuple[list[list[np.ndarray]], int]:
+    """``[gain, shift]`` for every Scale of ``spec`` on inputs of ``width`` features, drawn from
+    ``seed``, and the network's output width."""
     g = rng(seed)
-    return [[g.normal(0.0, 0.8, size=(e[1], e[2])), g.normal(0.0, 0.5, size=e[2])]
-            for e in spec if e[0] == "Linear"]
+    params = []
+    for entry in spec:
+        if entry[0] == "Scale":
+            params.append([g.normal(1.0, 0.5, size=width), g.normal(0.0, 0.5, size=width)])
+        elif entry[0] == "Widen":
+            width *= 2
+    return params, width
 
 
 def optimizer_problem(seed: int, steps: int = OPTIMIZER_STEPS, scales: Sequence[float] | None = None
@@ -164,3 +171,107 @@ def check_trajectory(submission: Any, optimizer: str, hyper: dict, params: list,
         s, i = where
         expect_close(got[s - 1][i], want[s - 1][i],
                      f"{what}: parameter {i + 1} after step {s} of {len(grads)}")
+
+
+def check_linear_parameters(submission: Any, what: str) -> None:
+    """``Linear.parameters()`` is ``[(W, dW), (b, db)]``, the layer's own arrays: values written
+    through its pairs (by the ``linear_parameters`` driver) must land in ``W``, ``dW``, ``b``, ``db``."""
+    g = rng(212)
+    values = [g.standard_normal((3, 2)), g.standard_normal((3, 2)), g.standard_normal(2), g.standard_normal(2)]
+    got = submission.driver("linear_parameters", submission.backprop.Linear(3, 2), values)
+    names = ("W", "dW", "b", "db")
+    expect_true(type(got) is dict and all(type(got.get(n)) is np.ndarray for n in names),
+                f"{what}: the report from your code's process is malformed")
+    for name, want in zip(names, values):
+        expect_true(got[name].shape == want.shape and bool(np.array_equal(got[name], want)),
+                    f"{what} is not [(W, dW), (b, db)], the layer's own arrays in this order: a value "
+                    f"written through its pairs did not reach {name}")
+
+
+def check_stand_in_network(submission: Any, case: tuple, what: str) -> None:
+    """One forward and backward pass of the student's Sequential of stand-in layers: out, dx and
+    the gradients read through one ``parameters()`` call, against the grader's network."""
+    width, spec, N, seed = case
+    params, out_width = stand_in_params(width, spec, seed)
+    g = rng(seed + 100)
+    x, dout = g.standard_normal((N, width)), g.standard_normal((N, out_width))
+    passes = submission.driver("stand_in_network", spec, params, x, [dout])
+    expect_true(type(passes) is list and len(passes) == 1 and type(passes[0]) is dict,
+                f"{what}: the report from your code's process is malformed")
+    out, dx, grads = oracle.stand_in_network(spec, params, x, dout)
+    got = passes[0]
+    expect_float_array(got.get("out"), out.shape, f"{what}: out")
+    expect_close(got["out"], out, f"{what}: out")
+    expect_float_array(got.get("dx"), dx.shape, f"{what}: dx")
+    expect_close(got["dx"], dx, f"{what}: dx")
+    expect_true(type(got.get("grads")) is list and len(got["grads"]) == len(grads),
+                f"{what}: parameters() lists the wrong number of (param, grad) pairs")
+    for i, (g_, w) in enumerate(zip(got["grads"], grads), start=1):
+        expect_float_array(g_, w.shape, f"{what}: gradient {i} in parameters()")
+        expect_close(g_, w, f"{what}: gradient {i} in parameters()")
+
+
+def training_upstream(submission: Any, week: Any) -> list[str]:
+    """The parts of other tasks that ``train_mlp`` runs and that fail a quick check of their own
+    (one small case each, against the oracle), as feedback lines: ``Task 2 (Linear layer):
+    Linear.backward``. The training tests name them when they fail (``coursekit.checks.upstream``)."""
+    bp = submission.backprop
+    W, b = rng(1001).standard_normal((4, 3)), rng(1002).standard_normal(3)
+    x, dout = rng(1003).standard_normal((5, 4)), rng(1004).standard_normal((5, 3))
+    out, dx, dW, db = oracle.linear(W, b, x, dout)
+
+    def linear(check_backward: bool) -> None:
+        layer = bp.Linear(4, 3)
+        layer.W, layer.b = W, b
+        got = layer.forward(x)
+        if not check_backward:
+            expect_float_array(got, out.shape, "forward")
+            expect_close(got, out, "forward")
+            return
+        expect_close(expect_float_array(layer.backward(dout), dx.shape, "dx"), dx, "dx")
+        # dW and db as an optimizer sees them: through the arrays a fresh layer held before backward
+        layer = bp.Linear(4, 3)
+        layer.W, layer.b = W, b
+        report = submission.driver("gradients_in_place", layer, x, [dout])
+        expect_true(type(report) is dict and type(report.get("grads")) is list and len(report["grads"]) == 1,
+                    "the report from your code's process is malformed")
+        for got_part, want, name in zip(report["grads"][0], (dW, db), ("dW", "db")):
+            expect_float_array(got_part, want.shape, name)
+            expect_close(got_part, want, name)
+
+    def init() -> None:
+        expect_float_array(submission.driver("call_with_rng", "he_normal", 1005, 4, 3), (4, 3), "he_normal")
+
+    def relu() -> None:
+        g = rng(1006)
+        h, dh = g.standard_normal((3, 4)), g.standard_normal((3, 4))
+        got = run_layer(bp, "ReLU", h, dh)
+        want_out, want_dx = oracle.activation("ReLU", h, dh)
+        expect_close(got["out"], want_out, "ReLU.forward")
+        expect_close(got["dx"], want_dx, "ReLU.backward")
+
+    def cross_entropy() -> None:
+        logits, labels = rng(1007).standard_normal((6, 4)), np.arange(6) % 4
+        loss = bp.SoftmaxCrossEntropy()
+        value = loss.forward(logits, labels)
+        want, dlogits = oracle.cross_entropy(logits, labels)
+        expect_close(as_scalar(value, "the loss"), want, "the loss")
+        expect_close(loss.backward(), dlogits, "the gradient")
+
+    def sgd() -> None:
+        params, grads = optimizer_problem(1008, steps=3)
+        check_trajectory(submission, "SGD", {"lr": 0.1, "momentum": 0.9}, params, grads, "SGD")
+
+    def label(task: int, part: str) -> str:
+        return f"Task {task} ({week.task(task).title}): {part}"
+
+    return failing([
+        (label(1, "he_normal, which Linear draws its weights with"), init),
+        (label(2, "Linear.forward"), lambda: linear(False)),
+        (label(2, "Linear.backward"), lambda: linear(True)),
+        (label(2, "Linear.parameters()"), lambda: check_linear_parameters(submission, "Linear.parameters()")),
+        (label(3, "ReLU"), relu),
+        (label(5, "SoftmaxCrossEntropy"), cross_entropy),
+        (label(6, "Sequential"), lambda: check_stand_in_network(submission, STAND_IN_CASES[0], "Sequential")),
+        (label(7, "SGD with momentum"), sgd),
+    ])

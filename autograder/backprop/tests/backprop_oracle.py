@@ -70,20 +70,23 @@ def cross_entropy(logits: np.ndarray, labels: np.ndarray) -> tuple[float, np.nda
     return loss, dlogits
 
 
-def network(spec: list, weights: list, x: np.ndarray, dout: np.ndarray):
-    """``(out, dx, grads)`` of the network ``spec`` (see ``backprop_cases.random_network``), the
-    parameter gradients listed as ``dW, db`` per Linear layer, in layer order."""
+def stand_in_network(spec: list, params: list, x: np.ndarray, dout: np.ndarray):
+    """``(out, dx, grads)`` of the stand-in network ``spec`` (the drivers' ``Scale``, ``Widen``
+    and ``Softsign``; ``params`` holds ``[gain, shift]`` per Scale), the parameter gradients listed
+    as ``dgain, dshift`` per Scale layer, in layer order."""
     import torch
 
-    flat = [a for pair in weights for a in pair]
+    flat = [a for pair in params for a in pair]
 
-    def fn(x_, *params):
-        h, given = x_, iter(params)
+    def fn(x_, *tensors):
+        h, given = x_, iter(tensors)
         for entry in spec:
-            if entry[0] == "Linear":
-                h = h @ next(given) + next(given)
+            if entry[0] == "Scale":
+                h = h * next(given) + next(given)
+            elif entry[0] == "Widen":
+                h = torch.cat([h, h * h], dim=1)
             else:
-                h = {"ReLU": torch.relu, "Sigmoid": torch.sigmoid, "Tanh": torch.tanh}[entry[0]](h)
+                h = torch.nn.functional.softsign(h)
         return h
 
     out, grads = autograd(fn, [x, *flat], dout)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import backprop_oracle as oracle
 import numpy as np
 import pytest
-from backprop_cases import ACTIVATION_CASES, LINEAR_CASES, expect_float_array, rng, run_layer
+from backprop_cases import (ACTIVATION_CASES, LINEAR_CASES, check_linear_parameters, expect_float_array, rng,
+                            run_layer)
 from coursekit.checks import run_cases
 
 from coursekit.checks import expect_close, expect_true
@@ -71,7 +72,7 @@ def test_linear_batch_of_one(submission):
 
 
 @pytest.mark.task(2)
-@pytest.mark.points(2)
+@pytest.mark.points(1)
 def test_linear_gradients_overwrite_the_same_arrays(submission, credit):
     """Linear.backward overwrites the same dW and db arrays on every call, never accumulating"""
     def check(k, case):
@@ -91,6 +92,13 @@ def test_linear_gradients_overwrite_the_same_arrays(submission, credit):
         expect_close(db2, 2.0 * db1, f"case {k}: db after a second backward (overwritten, not added)")
 
     run_cases(credit, [LINEAR_CASES[0], LINEAR_CASES[2]], check)
+
+
+@pytest.mark.task(2)
+@pytest.mark.points(1)
+def test_linear_parameters_are_its_own_arrays(submission):
+    """Linear.parameters() returns [(W, dW), (b, db)], the layer's own arrays (as the stencil gives it)"""
+    check_linear_parameters(submission, "Linear.parameters()")
 
 
 # --- Task 3: activations --------------------------------------------------------------------

@@ -14,7 +14,7 @@ from cnn_cases import (CONV_FULL_KERNEL, CONV_ONE_IMAGE, CONV_PAIRS, CONV_PLAIN,
                        CONV_WIDE_STRIDE, check_conv_backward, conv_data, conv_forward, rng)
 from coursekit.checks import expect_unchanged, run_cases
 
-pytestmark = pytest.mark.task(2)
+pytestmark = [pytest.mark.task(2), pytest.mark.builds_on(1)]
 
 #: The main cases of the gradient tests: stride 1 without padding, then strides and paddings.
 MAIN_CASES = [CONV_PLAIN[0], CONV_PLAIN[1], CONV_STRIDE_PAD[0], CONV_STRIDE_PAD[1], CONV_STRIDE_PAD[2],

@@ -140,6 +140,7 @@ def _accuracy(trained) -> float:
 
 
 @pytest.mark.task(6)
+@pytest.mark.builds_on(5)
 @pytest.mark.points(10)
 def test_trained_cnn_reaches_the_target(trained, week):
     """after train(epochs=20, seed=0), the CNN reaches the handout's held-out accuracy"""
@@ -150,6 +151,7 @@ def test_trained_cnn_reaches_the_target(trained, week):
 
 
 @pytest.mark.task(6)
+@pytest.mark.builds_on(5)
 @pytest.mark.points(6)
 def test_trained_cnn_learns(trained, week):
     """after train(epochs=20, seed=0), the CNN reaches the handout's partial-credit accuracy"""
@@ -160,6 +162,7 @@ def test_trained_cnn_learns(trained, week):
 
 
 @pytest.mark.task(6)
+@pytest.mark.builds_on(5)
 @pytest.mark.points(1)
 def test_trained_cnn_logits_are_finite(trained):
     """the trained CNN's logits on the test split are finite"""
@@ -168,6 +171,7 @@ def test_trained_cnn_logits_are_finite(trained):
 
 
 @pytest.mark.task(6)
+@pytest.mark.builds_on(5)
 @pytest.mark.points(1)
 def test_trained_cnn_is_in_evaluation_mode(trained):
     """train leaves the model in evaluation mode (model.eval())"""

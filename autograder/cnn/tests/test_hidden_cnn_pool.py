@@ -65,6 +65,7 @@ def _backward_cases(submission, credit, cases):
 
 
 @pytest.mark.task(4)
+@pytest.mark.builds_on(3)
 @pytest.mark.points(2)
 def test_pool_backward_default(submission, credit):
     """maxpool2d_backward matches autograd of max_pool2d with the default 2x2 kernel and stride 2"""
@@ -72,6 +73,7 @@ def test_pool_backward_default(submission, credit):
 
 
 @pytest.mark.task(4)
+@pytest.mark.builds_on(3)
 @pytest.mark.points(2)
 def test_pool_backward_overlapping_windows(submission, credit):
     """maxpool2d_backward adds up the gradients of overlapping windows, as autograd does"""
@@ -79,6 +81,7 @@ def test_pool_backward_overlapping_windows(submission, credit):
 
 
 @pytest.mark.task(4)
+@pytest.mark.builds_on(3)
 @pytest.mark.points(2)
 def test_pool_backward_pairs(submission, credit):
     """maxpool2d_backward matches autograd with (height, width) kernels and strides"""
@@ -86,6 +89,7 @@ def test_pool_backward_pairs(submission, credit):
 
 
 @pytest.mark.task(4)
+@pytest.mark.builds_on(3)
 @pytest.mark.points(1)
 def test_pool_backward_remainder(submission, credit):
     """maxpool2d_backward gives zero gradient to rows and columns that no window covers"""
@@ -93,6 +97,7 @@ def test_pool_backward_remainder(submission, credit):
 
 
 @pytest.mark.task(4)
+@pytest.mark.builds_on(3)
 @pytest.mark.points(1)
 def test_pool_backward_leaves_its_arguments(submission):
     """maxpool2d_backward does not change dout or the cache"""

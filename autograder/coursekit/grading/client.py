@@ -21,17 +21,28 @@ from ..protocol import Handle
 
 
 class StudentError(Exception):
-    """The student's code raised; carries the exception as data (type, message, student frames).
+    """The student's code raised; carries the exception as data (type, message, student frames, and
+    where a driver was: see ``coursekit.worker.server.describe_error``).
 
-    ``hint`` is the grader's own advice, if any (an import of a module that is not submitted)."""
+    Every field comes from the student's process, so each is taken only in the shape the worker
+    sends and dropped otherwise: a forged error is still the student's error, never the grader's.
+    ``hint`` is the grader's own advice, if any (an import of a module that is not submitted).
+    """
 
     def __init__(self, error: dict):
         self.type = str(error.get("type", "Exception"))
         self.message = str(error.get("message", ""))
-        self.frames = [tuple(f) for f in error.get("frames", []) if isinstance(f, list) and len(f) == 4]
+        frames = error.get("frames")
+        self.frames = [tuple(f) for f in frames if type(f) is list and len(f) == 4] if type(frames) is list else []
         self.in_driver = error.get("in_driver") is True
         self.error = error
         self.hint = ""
+        driver = error.get("driver")
+        #: ``(which, line, function)`` of the innermost driver frame: which is "week" or "course".
+        self.driver = (tuple(driver) if type(driver) is list and len(driver) == 3 and driver[0] in ("week", "course")
+                       and type(driver[1]) is int and type(driver[2]) is str else None)
+        attribute = error.get("attribute")
+        self.attribute = attribute if type(attribute) is str else None
         super().__init__(f"{self.type}: {self.message}")
 
     def location(self) -> str:
@@ -149,6 +160,13 @@ class Connection:
                 return missing.message()
         return ""
 
+    def attribute(self, reply: Any) -> dict:
+        """A ``getattr`` reply, which must be ``{"callable": true}`` or ``{"value": ...}``: anything
+        else (the student's code wrote its own reply on the channel) breaks the protocol."""
+        if type(reply) is not dict or not (reply.get("callable") is True or "value" in reply):
+            raise self._broken("the worker answered an attribute request with something else")
+        return reply
+
     def _broken(self, detail: str) -> WorkerFailure:
         """A reply that breaks the protocol: the worker is not to be trusted with another request."""
         discard = getattr(self.channel, "discard", None)
@@ -188,15 +206,16 @@ class ObjectProxy:
 
     def _check_alive(self) -> Handle:
         if getattr(self._conn.channel, "generation", 0) != self._generation:
-            raise WorkerFailure("lost", f"this {self._handle.type} object was lost when the worker "
-                                        "restarted after an earlier failure")
+            # (not the object's type name: the student's code chose it, and hidden feedback shows this)
+            raise WorkerFailure("lost", "an object your code built was lost when the worker restarted "
+                                        "after an earlier failure")
         return self._handle
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)
         handle = self._check_alive()
-        reply = self._conn.request("getattr", handle=handle.id, name=name)
+        reply = self._conn.attribute(self._conn.request("getattr", handle=handle.id, name=name))
         if reply.get("callable"):
             return FunctionProxy(self._conn, f"{handle.type}.{name}", handle=handle.id, name=name)
         return reply["value"]
@@ -222,7 +241,7 @@ class ModuleProxy:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)
-        reply = self._conn.request("getattr", handle=None, module=self._name, name=name)
+        reply = self._conn.attribute(self._conn.request("getattr", handle=None, module=self._name, name=name))
         if reply.get("callable"):
             return FunctionProxy(self._conn, f"{self._name}.{name}", module=self._name, name=name)
         return reply["value"]

@@ -62,6 +62,7 @@ def connect(state: Any, week: Any):
     state.notes.extend(found.notes)
     missing = {name: missing_imports(data, name, week.student_files) for name, data in files.items()}
     state.notes.extend(f"Warning: {m.message()}" for found_in in missing.values() for m in found_in)
+    state.student_sources = dict(files)
     kinds = {f.api: api_kind(f.api) for f in week.forbidden}
     forbidden = [[f.api, list(f.files), f.reason, kinds[f.api]] for f in week.forbidden]
     for name, data in files.items():

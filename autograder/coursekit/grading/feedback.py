@@ -7,13 +7,32 @@ never an expected value, a hidden input, or anything the worker printed or put i
 
 from __future__ import annotations
 
+import ast
 import builtins
+import functools
 import re
+from pathlib import Path
 from typing import Any
 
 
-def describe_failure(excinfo: Any, public: bool, week: Any = None) -> tuple[str, bool]:
-    """``(message, grader_error)`` for a failed test phase."""
+def describe_failure(excinfo: Any, public: bool, week: Any = None,
+                     sources: dict[str, bytes] | None = None) -> tuple[str, bool]:
+    """``(message, grader_error)`` for a failed test phase.
+
+    ``sources`` are the student's files as the grader read them (before any student code ran):
+    where the student's code raised is named from them (``Linear.backward``), never from what the
+    student's process reports. A grader error is only the grader's own fault: anything the student's
+    code raised, also inside a driver, and anything its process sent that breaks the protocol is
+    the student's.
+    """
+    message, grader_error = _describe(excinfo, public, week, sources or {})
+    upstream = getattr(excinfo.value, UPSTREAM_ATTRIBUTE, None) if excinfo is not None else None
+    if upstream and not grader_error:
+        message = f"{message}\n{upstream_note(upstream)}"
+    return message, grader_error
+
+
+def _describe(excinfo: Any, public: bool, week: Any, sources: dict[str, bytes]) -> tuple[str, bool]:
     from _pytest.outcomes import Failed, Skipped
 
     from ..checks import GradeFailure
@@ -23,18 +42,13 @@ def describe_failure(excinfo: Any, public: bool, week: Any = None) -> tuple[str,
         return "failed", False
     exc = excinfo.value
     if isinstance(exc, ImportFailure):
-        return import_failure(exc, public, week), False
+        return import_failure(exc, public, week, sources=sources), False
     if isinstance(exc, GradeFailure):
         return (f"{exc.summary}\n{exc.detail}".strip() if public else exc.summary), False
     if isinstance(exc, StudentError):
         if exc.in_driver:
-            # A driver runs the student's objects in the student's process; the reference and every
-            # known-bad pass through the same drivers in `make verify`, so what makes one fail here
-            # is what the student's code gave it (None for a model, a missing method).
-            kind = exc.type if exc.type in BUILTIN_EXCEPTIONS else "an exception"
-            return (f"The check could not run on what your code returned or built ({kind} in the course's "
-                    "step that drives your objects): see the task's specification."), False
-        return _student_error(exc, public, week), False
+            return _driver_failure(exc, public, week), False
+        return _student_error(exc, public, week, sources), False
     if isinstance(exc, WorkerFailure):
         if exc.kind == "startup":  # before any student code ran: the grading machine's fault
             return ("The grader could not start the sandbox for your code; this is not your fault, "
@@ -42,6 +56,13 @@ def describe_failure(excinfo: Any, public: bool, week: Any = None) -> tuple[str,
         if exc.kind == "overload":  # the machine, not the student's code, ran out of time
             return ("The grading machine was too busy to finish this test; this is not your fault, "
                     "and your course staff will regrade it."), True
+        if exc.kind == "protocol":
+            # The worker is the student's process: a reply that breaks the protocol (one its code
+            # wrote on the channel itself, or a result that cannot travel) is the student's doing.
+            text = ("Your code's process broke the grader's protocol (its code wrote on the grader's "
+                    "channel, or sent back something that is not data), so this call's result was "
+                    "discarded.")
+            return (f"{text}\n{clean(exc.detail, 300)}" if public else text), False
         return f"Your code could not finish: {exc.detail}.", False
     if isinstance(exc, Failed):
         return str(exc.msg if hasattr(exc, "msg") else exc)[:2000], False
@@ -53,9 +74,21 @@ def describe_failure(excinfo: Any, public: bool, week: Any = None) -> tuple[str,
         if public:
             return text[:2000] or "a check failed", False
         return (text.splitlines()[0][:300] if text else "a check failed"), False
-    # Anything else is the grader's own fault (or an unforeseen student result): say so plainly.
+    # Anything else is the grader's own fault: say so plainly.
     return ("The grader hit an internal error on this test; this is not necessarily your fault, and "
             f"your course staff will look into it ({type(exc).__name__})."), True
+
+
+#: Set on a test's exception (by ``coursekit.checks.upstream``) to the upstream tasks that fail
+#: their own checks: grader-authored lines such as ``Task 2 (Linear layer): backward``.
+UPSTREAM_ATTRIBUTE = "coursekit_upstream"
+
+
+def upstream_note(causes: list[str]) -> str:
+    """The line that names the upstream tasks a failed test depends on."""
+    listed = "; ".join(str(c) for c in causes[:8])
+    return (f"This test also runs your code of other tasks, and some of it fails its own checks ({listed}): "
+            "fix that first, since this result may come from it.")
 
 
 #: Exception types whose name a hidden test may show: Python's own (a student's class may carry
@@ -73,9 +106,61 @@ def clean(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     return text if len(text) <= limit else text[:limit] + " […]"
 
 
+def _source_line(path: Path | None, line: int) -> str:
+    """Line ``line`` of the grader's own copy of a file, stripped and bounded ('' if none)."""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines() if path else []
+    except OSError:
+        return ""
+    return clean(lines[line - 1].strip(), 160) if 1 <= line <= len(lines) else ""
+
+
+@functools.lru_cache(maxsize=32)
+def _definitions(source: bytes) -> tuple[tuple[int, int, str], ...]:
+    """``(first line, last line, qualified name)`` of every function and class in ``source``
+    (``Linear``, ``Linear.backward``), innermost last; nothing when it does not parse."""
+    try:
+        tree = ast.parse(source.decode("utf-8-sig", errors="replace"))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return ()
+    found: list[tuple[int, int, str]] = []
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                name = f"{prefix}{child.name}"
+                found.append((child.lineno, child.end_lineno or child.lineno, name))
+                visit(child, f"{name}.")
+            elif not isinstance(child, ast.expr):
+                visit(child, prefix)
+
+    visit(tree, "")
+    return tuple(found)
+
+
+def _enclosing(source: bytes | None, line: int) -> str:
+    """The innermost function or method around ``line`` of ``source`` (``Linear.backward``)."""
+    inner = [name for first, last, name in _definitions(source or b"") if first <= line <= last]
+    return inner[-1] if inner else ""
+
+
+def _interface_name(exc: Any, week: Any, sources: dict[str, bytes]) -> str:
+    """``Linear.backward``: the innermost frame of the student's that lies in a task's function or
+    class, named from the grader's own parse of the submitted file (static text, which no hidden
+    input can reach), and only when a task of the week covers it."""
+    files = set(getattr(week, "student_files", ()) or ())
+    for file, line, _, _ in reversed(exc.frames):
+        if file in files and type(line) is int:
+            name = _enclosing(sources.get(file), line)
+            task_for = getattr(week, "task_for", None)
+            if name and task_for is not None and task_for(file, name) is not None:
+                return name
+    return ""
+
+
 def _where(exc: Any, week: Any, public: bool) -> str:
     """``perceptron.py line 42`` (hidden tests) or with the function (public): only for a frame in
-    one of the week's declared files; a hidden test never shows a name the student chose."""
+    one of the week's declared files; a hidden test never shows a name the student's process sent."""
     files = set(getattr(week, "student_files", ()) or ())
     for file, line, func, _ in reversed(exc.frames):
         if file in files and type(line) is int:
@@ -83,7 +168,8 @@ def _where(exc: Any, week: Any, public: bool) -> str:
     return ""
 
 
-def import_failure(exc: Any, public: bool, week: Any = None, consequence: str = "this test could not run") -> str:
+def import_failure(exc: Any, public: bool, week: Any = None, consequence: str = "this test could not run",
+                   sources: dict[str, bytes] | None = None) -> str:
     """A student file that could not be imported (recorded once; every test of it says so)."""
     head = f"{exc.file} could not be imported, so {consequence}"
     if exc.error is None:
@@ -92,32 +178,79 @@ def import_failure(exc: Any, public: bool, week: Any = None, consequence: str = 
     kind = exc.error.type if exc.error.type in BUILTIN_EXCEPTIONS else "an exception"
     text = f"{head}: it raised {kind}{f' at {where}' if where else ''} while being imported."
     if public:
-        text += "\n" + _student_error(exc.error, public, week)
+        text += "\n" + _student_error(exc.error, public, week, sources or {})
     elif exc.error.hint:
         text += "\n" + exc.error.hint
     return text
 
 
-def _student_error(exc: Any, public: bool, week: Any) -> str:
-    text = _describe_student_error(exc, public, week)
+def _student_error(exc: Any, public: bool, week: Any, sources: dict[str, bytes]) -> str:
+    text = _describe_student_error(exc, public, week, sources)
     hint = getattr(exc, "hint", "")
     return f"{text}\n{hint}" if hint else text
 
 
-def _describe_student_error(exc: Any, public: bool, week: Any) -> str:
+def _driver_file(which: str, week: Any) -> tuple[Path | None, str]:
+    """The grader's own copy of a driver file, and how the student's starter names it."""
+    if which == "week":
+        return getattr(week, "drivers_path", None), "drivers.py"
+    from ..worker import drivers
+    return Path(drivers.__file__), "coursekit/worker/drivers.py"
+
+
+def _driver_step(exc: Any, week: Any) -> str:
+    """``the course's driver sequential_pass (drivers.py line 97: `pairs = ...`)``: the innermost
+    driver frame, named and quoted from the grader's own copy of the driver file."""
+    if exc.driver is None:
+        return "the course's step that drives your objects"
+    which, line, _ = exc.driver
+    path, label = _driver_file(which, week)
+    try:
+        source = path.read_bytes() if path is not None else None
+    except OSError:
+        source = None
+    function = _enclosing(source, line)
+    code = _source_line(path, line)
+    named = f"the course's driver {function}" if function else "the course's driver"
+    return f"{named} ({label} line {line}" + (f": `{code}`)" if code else ")")
+
+
+def _driver_failure(exc: Any, public: bool, week: Any) -> str:
+    """A driver's own code raised on what the student's code gave it (a missing method, a value of
+    the wrong kind): the student's mistake, named by the driver's line and, for a missing
+    attribute, by the attribute's name when that line asks for it."""
+    kind = exc.type if exc.type in BUILTIN_EXCEPTIONS else "an exception"
+    missing = ""
+    if exc.type == "AttributeError" and exc.attribute and exc.attribute.isidentifier() and exc.driver:
+        path, _ = _driver_file(exc.driver[0], week)
+        if re.search(rf"\.{re.escape(exc.attribute)}\b", _source_line(path, exc.driver[1])):
+            missing = f": an object your code built or returned has no attribute `{exc.attribute}`"
+    text = (f"The course's code could not use what your code returned or built: {_driver_step(exc, week)} "
+            f"raised {kind}{missing}. See the task's specification of what it must provide.")
+    if public:
+        text += f"\n{clean(exc.type, 100)}: {clean(exc.message)}"
+    return text
+
+
+def _describe_student_error(exc: Any, public: bool, week: Any, sources: dict[str, bytes]) -> str:
     where = _where(exc, week, public)
+    method = _interface_name(exc, week, sources)
     at = f" at {where}" if where else ""
+    inside = f" (in {method})" if method and not public else ""
+    called = f", called by {_driver_step(exc, week)}" if exc.driver is not None else ""
     kind = exc.type if exc.type in BUILTIN_EXCEPTIONS else "an exception"
     if exc.type == "NotImplementedError":
         stub = f" ({clean(exc.message, 300)})" if public and exc.message else ""
-        return f"Not implemented yet: {where or 'your code'} raised NotImplementedError{stub}."
+        return f"Not implemented yet: {where or 'your code'}{inside} raised NotImplementedError{stub}."
     if exc.type == "ForbiddenAPIError":
         apis = sorted({f.api for f in getattr(week, "forbidden", ())})
         text = f"Your code used an API this week forbids ({', '.join(apis) or 'see the handout'})"
-        return f"{text}: {clean(exc.message, 300)}" if public else f"{text}{at}."
+        return f"{text}: {clean(exc.message, 300)}" if public else f"{text}{at}{inside}."
     if not public:
-        return f"Your code raised {kind}{at}."
+        return f"Your code raised {kind}{at}{inside}{called}."
     lines = [f"Your code raised {clean(exc.type, 100)}: {clean(exc.message)}".strip()]
+    if method or called:
+        lines.append(f"In {method or 'your code'}{called}.")
     if exc.frames:
         lines.append("Traceback (your files only):")
         for file, line, func, source in exc.frames:

@@ -39,6 +39,7 @@ class TestRecord:
     grader_error: bool = False
     credit: float | None = None
     duration: float = 0.0
+    builds_on: tuple = ()  # other tasks whose code this test runs (marker builds_on)
 
     @property
     def test_id(self) -> str:
@@ -62,6 +63,7 @@ class GradingState:
     channels: list = field(default_factory=list)  # one per worker (see grading.connect)
     submission_proxy: Any = None
     violations: list = field(default_factory=list)
+    student_sources: dict = field(default_factory=dict)  # the files as read, by name (feedback)
     device: str = "cpu"
     started: float = field(default_factory=time.monotonic)
     notes: list[str] = field(default_factory=list)  # the results' top-level output, one per line

@@ -12,7 +12,8 @@ Requests (header fields; arguments are protocol-encoded values):
 - ``{"op": "release", "handles": [..]}``, ``{"op": "ping"}``
 
 Replies: ``{"id": n, "ok": true, "value": ...}`` or ``{"id": n, "ok": false, "error": {"type",
-"message", "frames": [[file, line, function, source], ...]}}`` where frames are the student's own.
+"message", "frames": [[file, line, function, source], ...], "in_driver", "driver", "attribute"}}``
+where frames are the student's own (see :func:`describe_error`).
 Any result that is not plain data stays here and goes back as a handle.
 
 This module is also what the in-process mode runs, so both modes give the same types.
@@ -47,6 +48,7 @@ class Server:
         self.objects: dict[int, Any] = {}
         self.next_id = 1
         self.drivers, self.driver_files = load_drivers(drivers_file)
+        self.week_drivers_file = str(drivers_file) if drivers_file is not None else None
 
     # handles ------------------------------------------------------------------------------
     def make_handle(self, obj: Any) -> Handle:
@@ -87,7 +89,7 @@ class Server:
             encoded = protocol.encode_value(value, out, self.make_handle)
             return protocol.pack_frame({"id": rid, "ok": True, "value": encoded}, out)
         except BaseException as e:  # student code may raise SystemExit or KeyboardInterrupt too
-            error = describe_error(e, self.student_dir, self.driver_files)
+            error = describe_error(e, self.student_dir, self.driver_files, self.week_drivers_file)
             return protocol.pack_frame({"id": rid, "ok": False, "error": error}, [])
 
     def dispatch(self, header: dict, buffers: list[bytes]) -> Any:
@@ -152,8 +154,17 @@ class BrokenModules:
             raise ImportError(f"{name}.py could not be imported: {self.broken[name]}", name=name)
 
 
-def describe_error(exc: BaseException, student_dir: Path, driver_files: frozenset[str] = frozenset()) -> dict:
-    """An exception as data: its type, a bounded message and the student's own frames only."""
+def describe_error(exc: BaseException, student_dir: Path, driver_files: frozenset[str] = frozenset(),
+                   week_drivers_file: str | None = None) -> dict:
+    """An exception as data: its type, a bounded message, the student's own frames only, and where
+    a driver was when it happened.
+
+    ``in_driver`` says the innermost frame is a driver's own code (it raised on what the student's
+    code gave it, e.g. a missing method); ``driver`` is the innermost driver frame, as ``[which,
+    line, function]`` with ``which`` ``"week"`` (the week's ``drivers.py``) or ``"course"`` (the
+    generic drivers), so the grader can show that line from its own copy; ``attribute`` is the
+    missing attribute's name of an ``AttributeError``.
+    """
     try:
         name = type(exc).__name__
         message = str(exc)
@@ -162,22 +173,34 @@ def describe_error(exc: BaseException, student_dir: Path, driver_files: frozense
     frames = []
     prefix = str(student_dir)
     try:
-        for fs in traceback.extract_tb(exc.__traceback__):
+        stack = traceback.extract_tb(exc.__traceback__)
+    except BaseException:
+        stack = []
+    try:
+        for fs in stack:
             if fs.filename.startswith(prefix):
                 frames.append([Path(fs.filename).name, fs.lineno or 0, fs.name, (fs.line or "")[:200]])
     except BaseException:
         frames = []
     if isinstance(exc, SyntaxError) and exc.filename and str(exc.filename).startswith(prefix):
         frames.append([Path(exc.filename).name, exc.lineno or 0, "<module>", (exc.text or "").strip()[:200]])
-    # Raised by a driver's own code (not by student code it called): the grader's fault.
-    in_driver = False
-    try:
-        last = traceback.extract_tb(exc.__traceback__)[-1]
-        in_driver = last.filename in driver_files
+    # Raised by a driver's own code (not by student code it called): on what the student's code gave it.
+    in_driver = bool(stack) and stack[-1].filename in driver_files
+    driver = None
+    for fs in reversed(stack):
+        if fs.filename in driver_files:
+            which = "week" if fs.filename == week_drivers_file else "course"
+            driver = [which, fs.lineno or 0, str(fs.name)[:100]]
+            break
+    error = {"type": str(name)[:100], "message": str(message)[:MAX_MESSAGE_CHARS],
+             "frames": frames[-MAX_FRAMES:], "in_driver": in_driver, "driver": driver}
+    try:  # a student's AttributeError subclass may make ``name`` anything, or raise
+        attribute = getattr(exc, "name", None) if isinstance(exc, AttributeError) else None
     except BaseException:
-        pass
-    return {"type": str(name)[:100], "message": str(message)[:MAX_MESSAGE_CHARS],
-            "frames": frames[-MAX_FRAMES:], "in_driver": in_driver}
+        attribute = None
+    if type(attribute) is str:
+        error["attribute"] = attribute[:100]
+    return error
 
 
 WEEK_DRIVERS_MODULE = "coursekit_week_drivers"

@@ -89,6 +89,7 @@ def _check_posterior(submission, credit, cases, parts=("mean", "var"), fixed_t=N
 
 
 @pytest.mark.task(3)
+@pytest.mark.builds_on(1)
 @pytest.mark.points(3)
 def test_posterior_mean(submission, credit):
     """posterior_mean_variance's mean matches the closed form of q(x_(t-1) | x_t, x_0)"""
@@ -96,6 +97,7 @@ def test_posterior_mean(submission, credit):
 
 
 @pytest.mark.task(3)
+@pytest.mark.builds_on(1)
 @pytest.mark.points(2)
 def test_posterior_variance(submission, credit):
     """posterior_mean_variance's variance is β̃_t = (1 − ᾱ_(t-1)) / (1 − ᾱ_t) · β_t"""
@@ -103,6 +105,7 @@ def test_posterior_variance(submission, credit):
 
 
 @pytest.mark.task(3)
+@pytest.mark.builds_on(1)
 @pytest.mark.points(1)
 def test_posterior_at_the_first_step(submission, credit):
     """at t = 0 (ᾱ_(-1) = 1) the posterior mean is x0 and the variance 0"""
@@ -110,6 +113,7 @@ def test_posterior_at_the_first_step(submission, credit):
 
 
 @pytest.mark.task(3)
+@pytest.mark.builds_on(1)
 @pytest.mark.points(1)
 def test_posterior_at_the_last_step(submission, credit):
     """posterior_mean_variance at t = T − 1 for every row"""

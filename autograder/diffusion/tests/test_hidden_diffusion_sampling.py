@@ -17,7 +17,7 @@ from diffusion_cases import (MODULE, SAMPLE_CASES, SAMPLE_SIZE, USES_P_SAMPLE_ST
 
 from coursekit.checks import GradeFailure, expect_true, run_cases
 
-pytestmark = pytest.mark.task(9)
+pytestmark = [pytest.mark.task(9), pytest.mark.builds_on(7)]
 
 
 def _sample(submission, params, n, betas, seed, what):

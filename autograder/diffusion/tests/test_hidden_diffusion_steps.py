@@ -42,6 +42,7 @@ def _loss_report(submission, case):
 
 
 @pytest.mark.task(6)
+@pytest.mark.builds_on(2)
 @pytest.mark.points(3)
 def test_loss_value(submission, credit):
     """diffusion_loss is the mean of (model(x_t, t) − ε)² over all entries, x_t from q_sample"""
@@ -54,6 +55,7 @@ def test_loss_value(submission, credit):
 
 
 @pytest.mark.task(6)
+@pytest.mark.builds_on(2)
 @pytest.mark.points(2)
 def test_loss_gradients(submission, credit):
     """diffusion_loss's gradients reach the model's parameters (against the closed form)"""
@@ -82,6 +84,7 @@ def _steps(submission, credit, cases):
 
 
 @pytest.mark.task(7)
+@pytest.mark.builds_on(1)
 @pytest.mark.points(3)
 def test_step_linear_schedule(submission, credit):
     """p_sample_step matches the ancestral step (mean plus √β̃_t · noise) with linear schedules"""
@@ -89,6 +92,7 @@ def test_step_linear_schedule(submission, credit):
 
 
 @pytest.mark.task(7)
+@pytest.mark.builds_on(1)
 @pytest.mark.points(2)
 def test_step_cosine_schedule(submission, credit):
     """p_sample_step matches the ancestral step with cosine schedules, the first step t = T − 1 included"""
@@ -96,6 +100,7 @@ def test_step_cosine_schedule(submission, credit):
 
 
 @pytest.mark.task(7)
+@pytest.mark.builds_on(1)
 @pytest.mark.points(2)
 def test_step_at_t0_adds_no_noise(submission, credit):
     """p_sample_step at t = 0 returns the mean: no noise"""
@@ -103,6 +108,7 @@ def test_step_at_t0_adds_no_noise(submission, credit):
 
 
 @pytest.mark.task(7)
+@pytest.mark.builds_on(1)
 @pytest.mark.points(1)
 def test_step_float32(submission):
     """p_sample_step with float32 points and noise returns float32 x_(t-1)"""

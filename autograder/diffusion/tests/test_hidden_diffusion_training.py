@@ -22,7 +22,7 @@ from diffusion_cases import TRAIN_DATA, TRAIN_RUN, expect_finite, expect_module,
 from coursekit.checks import GradeFailure, expect_array, expect_close, expect_true, unpack
 from coursekit.data import moons
 
-pytestmark = pytest.mark.task(10)
+pytestmark = [pytest.mark.task(10), pytest.mark.builds_on(1, 2, 4, 5, 6)]
 
 #: The grader's own draws: held-out moons and the sampler's noise (never sent to the worker).
 HELD_OUT = {"n": 2000, "noise": TRAIN_DATA["noise"], "seed": 80_417_253}

@@ -153,6 +153,7 @@ def _scored_perplexity(trained, week) -> float:
 
 
 @pytest.mark.task(10)
+@pytest.mark.builds_on(8)
 @pytest.mark.points(7)
 def test_trained_lm_reaches_the_target(trained, week):
     """after train_lm(steps=500, seq_len=64, seed=0), the held-out perplexity reaches the handout's target"""
@@ -162,6 +163,7 @@ def test_trained_lm_reaches_the_target(trained, week):
 
 
 @pytest.mark.task(10)
+@pytest.mark.builds_on(8)
 @pytest.mark.points(4)
 def test_trained_lm_learns(trained, week):
     """after train_lm(steps=500, seq_len=64, seed=0), the held-out perplexity reaches the partial-credit level"""
@@ -171,6 +173,7 @@ def test_trained_lm_learns(trained, week):
 
 
 @pytest.mark.task(10)
+@pytest.mark.builds_on(8)
 @pytest.mark.points(1)
 def test_trained_lm_stays_causal(trained):
     """the trained model is still causal on the held-out text"""

@@ -35,7 +35,7 @@ from coursekit.checks import GradeFailure, expect_true
 from coursekit.data import ReversalTask
 from coursekit.grading.client import ObjectProxy, StudentError, WorkerFailure
 
-pytestmark = pytest.mark.task(9)
+pytestmark = [pytest.mark.task(9), pytest.mark.builds_on(1, 2, 3, 4, 5, 6, 7)]
 
 
 def _model_decoding(submission, model, prefixes: torch.Tensor, n: int, vocab: int) -> torch.Tensor:
@@ -157,6 +157,7 @@ def test_trained_model_learns(trained, week):
 
 
 @pytest.mark.points(2)
+@pytest.mark.builds_on(8)
 def test_generate_answers_with_the_model(trained, week):
     """generate(temperature=0) on the trained model picks the model's greedy tokens and answers the held-out questions"""
     result = trained["generate"]

@@ -45,6 +45,7 @@ def _elbo_check(submission, case, what):
 
 
 @pytest.mark.task(5)
+@pytest.mark.builds_on(1, 2, 3)
 @pytest.mark.points(3)
 def test_negative_elbo_matches(submission, credit):
     """negative_elbo with fixed weights and noise equals an independent computation (β = 1)"""
@@ -52,6 +53,7 @@ def test_negative_elbo_matches(submission, credit):
 
 
 @pytest.mark.task(5)
+@pytest.mark.builds_on(1, 2, 3)
 @pytest.mark.points(2)
 def test_negative_elbo_beta(submission, credit):
     """negative_elbo weights the KL by β (β = 0.5, 4 and 0)"""
@@ -59,6 +61,7 @@ def test_negative_elbo_beta(submission, credit):
 
 
 @pytest.mark.task(5)
+@pytest.mark.builds_on(1, 2, 3)
 @pytest.mark.points(1)
 def test_negative_elbo_batch_sizes(submission, credit):
     """negative_elbo averages over the batch: one example and a hundred"""
@@ -66,6 +69,7 @@ def test_negative_elbo_batch_sizes(submission, credit):
 
 
 @pytest.mark.task(5)
+@pytest.mark.builds_on(1, 2, 3)
 @pytest.mark.points(2)
 def test_negative_elbo_gradients(submission):
     """negative_elbo's gradients with respect to the model's parameters match autograd of the oracle"""
@@ -105,6 +109,7 @@ def _iwae_check(submission, case, what):
 
 
 @pytest.mark.task(6)
+@pytest.mark.builds_on(1, 2, 3)
 @pytest.mark.points(3)
 def test_iwae_with_one_sample_is_the_elbo_estimate(submission, credit):
     """iwae_bound with k = 1 equals the single-sample ELBO estimate log p(x|z) + log p(z) − log q(z|x)"""
@@ -113,6 +118,7 @@ def test_iwae_with_one_sample_is_the_elbo_estimate(submission, credit):
 
 
 @pytest.mark.task(6)
+@pytest.mark.builds_on(1, 2, 3)
 @pytest.mark.points(3)
 def test_iwae_values(submission, credit):
     """iwae_bound with k = 5 and k = 50 equals the log-mean-exp of the importance weights"""
@@ -142,6 +148,7 @@ def _grader_self_check(state, x, ks, elbo, log_px) -> None:
 
 
 @pytest.mark.task(6)
+@pytest.mark.builds_on(1, 2, 3)
 @pytest.mark.points(2)
 def test_iwae_is_at_least_the_elbo(submission):
     """iwae_bound with k = 10 is, on average, at least the ELBO and at most log p(x)"""
@@ -155,6 +162,7 @@ def test_iwae_is_at_least_the_elbo(submission):
 
 
 @pytest.mark.task(6)
+@pytest.mark.builds_on(1, 2, 3)
 @pytest.mark.points(2)
 def test_iwae_increases_with_k(submission):
     """iwae_bound grows with k on average (k = 1, 4, 32), between the ELBO and log p(x)"""

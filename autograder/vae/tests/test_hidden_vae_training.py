@@ -29,7 +29,7 @@ from coursekit.checks import GradeFailure, expect_array, expect_close, expect_tr
 from coursekit.data import load_binary_digits
 from coursekit.grading.client import ObjectProxy
 
-pytestmark = pytest.mark.task(7)
+pytestmark = [pytest.mark.task(7), pytest.mark.builds_on(1, 2, 3, 4, 5)]
 
 #: The handout's configured run.
 TRAIN_RUN = {"epochs": 50, "seed": 0}
