@@ -29,6 +29,7 @@ from typing import Any
 
 from .. import protocol
 from ..protocol import Handle
+from .guard import is_student_file
 
 MAX_MESSAGE_CHARS = 2000
 MAX_FRAMES = 12
@@ -145,11 +146,11 @@ def describe_error(exc: BaseException, student_dir: Path, driver_files: frozense
     prefix = str(student_dir)
     try:
         for fs in traceback.extract_tb(exc.__traceback__):
-            if fs.filename.startswith(prefix):
+            if is_student_file(fs.filename, prefix):
                 frames.append([Path(fs.filename).name, fs.lineno or 0, fs.name, (fs.line or "")[:200]])
     except BaseException:
         frames = []
-    if isinstance(exc, SyntaxError) and exc.filename and str(exc.filename).startswith(prefix):
+    if isinstance(exc, SyntaxError) and exc.filename and is_student_file(str(exc.filename), prefix):
         frames.append([Path(exc.filename).name, exc.lineno or 0, "<module>", (exc.text or "").strip()[:200]])
     # Raised by a driver's own code (not by student code it called): the grader's fault.
     in_driver = False
