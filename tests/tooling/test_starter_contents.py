@@ -16,12 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from starter_examples import inline_data_calls, python_blocks, run_python, student_env, without
-
 from coursekit.authoring.commands import student
 from coursekit.config import load_week
 from coursekit.data.files import content_sha256
 from coursekit.paths import Repo
+from starter_examples import inline_data_calls, python_blocks, run_python, student_env, without
 
 REPO = Repo.here()
 WEEK = "perceptron"

@@ -17,11 +17,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from starter_examples import inline_data_calls, python_blocks, run_python, student_env, without
-
 from coursekit.authoring.commands import student
 from coursekit.config import load_week
 from coursekit.paths import Repo
+from starter_examples import inline_data_calls, python_blocks, run_python, student_env, without
 
 REPO = Repo.here()
 WEEKS = REPO.week_names()

@@ -23,10 +23,10 @@ import subprocess
 import tempfile
 from pathlib import Path, PurePosixPath
 
-from .. import leaks, starter_data, starter_readme, week_checks
 from ...config import WeekConfig, load_week
 from ...paths import Repo
-from .autograder import files_under, engine_files, requirements
+from .. import leaks, starter_data, starter_readme, week_checks
+from .autograder import engine_files, files_under, requirements
 
 COMMIT_MESSAGE = "Starter code for week {week}: {title}"
 TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
