@@ -49,10 +49,12 @@ def naming_problems(repo: Repo, week: WeekConfig) -> list[str]:
     return problems
 
 
-def collect(repo: Repo, week: WeekConfig) -> dict:
-    """Collect the week's public and hidden tests without running them; return the plugin's listing
-    (``{"tests": [{"id", "task", "points", ...}], "collection_errors": [...]}``)."""
-    paths = [str(p) for p in (repo.public_tests(week.name), repo.hidden_tests(week.name)) if p.is_dir()]
+def collect(repo: Repo, week: WeekConfig, hidden: bool = True) -> dict:
+    """Collect the week's public tests and (with ``hidden``) its hidden tests without running them;
+    return the plugin's listing (``{"tests": [{"id", "task", "points", "public", ...}],
+    "collection_errors": [...]}``)."""
+    folders = (repo.public_tests(week.name), repo.hidden_tests(week.name)) if hidden else (repo.public_tests(week.name),)
+    paths = [str(p) for p in folders if p.is_dir()]
     with tempfile.TemporaryDirectory(prefix="coursekit-collect-") as tmp:
         ini, out = Path(tmp) / "pytest.ini", Path(tmp) / "tests.json"
         ini.write_text("[pytest]\n", encoding="utf-8")

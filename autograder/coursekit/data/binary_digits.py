@@ -22,7 +22,8 @@ BINARY_THRESHOLD = 8
 
 
 def load_binary_digits(split: str) -> tuple[np.ndarray, np.ndarray]:
-    """Binarized, flattened digits of one split (``"train"``, ``"val"`` or ``"test"``).
+    """Binarized, flattened digits of one split (``"train"``, ``"val"`` or ``"test"``; errors as for
+    :func:`coursekit.data.load_digits`).
 
     Returns ``X`` float32 (n, 64) with entries exactly 0.0 or 1.0 (row-major 8×8; a pixel is 1 when
     its count is at least :data:`BINARY_THRESHOLD` of 16) and ``y`` int64 (n,) with labels 0..9.

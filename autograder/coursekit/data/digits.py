@@ -7,7 +7,10 @@ data. Splits: ``train`` (60 %), ``val`` (20 %) and ``test`` (20 %), stratified b
 Example::
 
     X, y = load_digits("train")        # (1078, 64) float64 in [0, 1], (1078,) int64
-    images, y = load_digits_images("test")  # (n, 1, 8, 8) float32 for a CNN
+    images, y = load_digits_images("val")  # (n, 1, 8, 8) float32 for a CNN
+
+A student's starter carries the ``train`` and ``val`` splits only; the ``test`` split, on which the
+graders measure, stays with them (its ``split.json`` names it under ``withheld``).
 """
 
 from __future__ import annotations
@@ -32,7 +35,14 @@ def _split_arrays(split: str) -> tuple[np.ndarray, np.ndarray]:
     split_path = verified_path("digits/split.json", _REGENERATE)
     with open(npz_path, "rb") as file, np.load(file, allow_pickle=False) as archive:
         images, target = archive["images"], archive["target"]
-    index = np.asarray(json.loads(split_path.read_text(encoding="utf-8"))[split], dtype=np.int64)
+    doc = json.loads(split_path.read_text(encoding="utf-8"))
+    if split not in doc:
+        if split in doc.get("withheld", {}):
+            raise DatasetError(f"the digits' {split!r} split is held out: the graders measure on it, so "
+                               f"it is not in this copy of the data ({split_path.parent}); use "
+                               f"{' or '.join(repr(s) for s in SPLITS if s in doc)}")
+        raise DatasetError(f"{split_path}: no {split!r} split; restore the file")
+    index = np.asarray(doc[split], dtype=np.int64)
     if index.size and (index.min() < 0 or index.max() >= len(target)):
         raise DatasetError(f"{split_path}: split {split!r} indexes outside 0..{len(target) - 1}")
     return images[index], target[index]
@@ -43,6 +53,8 @@ def load_digits(split: str) -> tuple[np.ndarray, np.ndarray]:
 
     Returns ``X`` float64 (n, 64), pixels divided by 16 so they lie in [0, 1] (row-major 8×8), and
     ``y`` int64 (n,) with labels 0..9. ``split`` is ``"train"``, ``"val"`` or ``"test"``.
+    Raises ``ValueError`` for another split name and :class:`DatasetError` when the files are
+    missing or damaged, or the split is held out (``"test"`` in a student's starter).
     """
     images, target = _split_arrays(split)
     X = images.reshape(len(images), 64).astype(np.float64) / PIXEL_MAX  # (n, 64)
@@ -50,7 +62,8 @@ def load_digits(split: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def load_digits_images(split: str) -> tuple[np.ndarray, np.ndarray]:
-    """Digits of one split as images: ``X`` float32 (n, 1, 8, 8) in [0, 1], ``y`` int64 (n,)."""
+    """Digits of one split as images: ``X`` float32 (n, 1, 8, 8) in [0, 1], ``y`` int64 (n,); splits
+    and errors as for :func:`load_digits`."""
     images, target = _split_arrays(split)
     X = (images.astype(np.float32) / np.float32(PIXEL_MAX))[:, None, :, :]  # (n, 1, 8, 8)
     return np.ascontiguousarray(X), target.astype(np.int64)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import builtins
 import importlib
 import importlib.machinery
+import os
 import sys
 import types
 from pathlib import Path
@@ -79,12 +80,20 @@ class ForbiddenModule:
         return f"<forbidden {self._path}>"
 
 
+def is_student_file(filename: str, student_dir: str) -> bool:
+    """Whether ``filename`` is one of the student's files: directly in ``student_dir``. Student files
+    sit at the top of their folder; in a starter the same folder also holds the engine
+    (``coursekit/``, whose wrappers below are on the stack of every guarded call) and the tests,
+    which are not the student's, nor is a sibling folder whose name merely starts the same."""
+    return os.path.dirname(filename) == student_dir
+
+
 def _files_on_stack(student_dir: str) -> set[str]:
     """Names of the student files with a frame anywhere on the current stack."""
     found, frame = set(), sys._getframe(2)
     while frame is not None:
         filename = frame.f_code.co_filename
-        if filename.startswith(student_dir):
+        if is_student_file(filename, student_dir):
             found.add(Path(filename).name)
         frame = frame.f_back
     return found
@@ -182,7 +191,7 @@ def _caller_file(depth: int, student_dir: str) -> str | None:
         if frame is None:
             return None
         filename = frame.f_code.co_filename
-        if filename.startswith(student_dir):
+        if is_student_file(filename, student_dir):
             return Path(filename).name
         frame = frame.f_back
     return None
@@ -228,7 +237,7 @@ def install(rules: list[Rule], student_dir: Path, files: list[str] | None = None
         file = None
         if globals and level == 0:
             origin = globals.get("__file__") or ""
-            if isinstance(origin, str) and origin.startswith(student):
+            if isinstance(origin, str) and is_student_file(origin, student):
                 file = Path(origin).name
         rule = match(name, file)
         if rule is not None:

@@ -30,6 +30,7 @@ from typing import Any
 
 from .. import protocol
 from ..protocol import Handle
+from .guard import is_student_file
 
 MAX_MESSAGE_CHARS = 2000
 MAX_FRAMES = 12
@@ -178,11 +179,11 @@ def describe_error(exc: BaseException, student_dir: Path, driver_files: frozense
         stack = []
     try:
         for fs in stack:
-            if fs.filename.startswith(prefix):
+            if is_student_file(fs.filename, prefix):
                 frames.append([Path(fs.filename).name, fs.lineno or 0, fs.name, (fs.line or "")[:200]])
     except BaseException:
         frames = []
-    if isinstance(exc, SyntaxError) and exc.filename and str(exc.filename).startswith(prefix):
+    if isinstance(exc, SyntaxError) and exc.filename and is_student_file(str(exc.filename), prefix):
         frames.append([Path(exc.filename).name, exc.lineno or 0, "<module>", (exc.text or "").strip()[:200]])
     # Raised by a driver's own code (not by student code it called): on what the student's code gave it.
     in_driver = bool(stack) and stack[-1].filename in driver_files

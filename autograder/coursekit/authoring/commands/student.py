@@ -1,10 +1,15 @@
 """``make student HW=x``: ``dist/student/x/``, a ready-to-push starter repository (one commit).
 
-It holds the stencil, the handout as ``README.md``, the public tests, the public part of the engine
+It holds the stencil; the handout as ``README.md``, with a generated *Getting started* section
+(:mod:`coursekit.authoring.starter_readme`); the public tests; the public part of the engine
 (``coursekit/`` without ``coursekit/authoring/``, so the public tests run exactly as the graders
-do), the week's config and public drivers, pinned requirements, a student ``Makefile`` (install, test, ``TASK=n``, submit), and
-``.github/workflows/classroom.yml`` in GitHub Classroom's format. Every file is scanned first
-(:mod:`coursekit.leaks`); any leak refuses the build and nothing is written.
+do); the public splits of the bundled data with their checksums
+(:mod:`coursekit.authoring.starter_data`); the week's config and public drivers; pinned
+requirements; a student ``Makefile`` (install, test, ``TASK=n``, submit, help); a ``conftest.py``
+that stops pytest with one line saying what to run when the Python running it lacks a package the
+tests need; and ``.github/workflows/classroom.yml`` in GitHub Classroom's format, whose points per
+task are the public tests' points. Every file is scanned first (:mod:`coursekit.authoring.leaks`,
+with every week's hidden-test and known-bad files); any leak refuses the build and nothing is written.
 
 An existing ``dist/student/x/`` is replaced only when it is an unchanged earlier build (one commit,
 a clean tree); otherwise the command refuses, so a TA's work there is never lost.
@@ -12,21 +17,22 @@ a clean tree); otherwise the command refuses, so a TA's work there is never lost
 
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from .. import leaks
 from ...config import WeekConfig, load_week
 from ...paths import Repo
-from .autograder import files_under, engine_files, requirements
+from .. import leaks, starter_data, starter_readme, week_checks
+from .autograder import engine_files, files_under, requirements
 
 COMMIT_MESSAGE = "Starter code for week {week}: {title}"
 TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
 
 STUDENT_MAKEFILE = """\
-# Your starter repository's commands. Needs Python 3.11+ with venv, and make.
+# Your starter repository's commands (`make help` lists them). Needs Python 3.11+ with venv, and make.
 PYTHON ?= python3
 VENV ?= .venv
 # torch's CPU build (PyPI's Linux build brings gigabytes of CUDA libraries); empty it to use PyPI only.
@@ -35,9 +41,15 @@ PY := $(VENV)/bin/python
 TASK ?=
 
 .DEFAULT_GOAL := test
-.PHONY: install test submit
+.PHONY: help install test submit
+
+help: ## list the commands
+\t@awk 'BEGIN {{FS = ":.*## "}} /^[a-z]+:.*## / {{printf "  make %-8s %s\\n", $$1, $$2}}' $(MAKEFILE_LIST)
 
 $(VENV)/.installed: requirements.txt
+\t@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || {{ \\
+\t  echo "error: the course needs Python 3.11 or newer with venv; $(PYTHON) is $$($(PYTHON) --version 2>&1)."; \\
+\t  echo "Install one, then run: make install PYTHON=python3.11"; exit 1; }}
 \t$(PYTHON) -m venv $(VENV)
 \t$(PY) -m pip install --quiet -r requirements.txt $(PIP_EXTRA)
 \t@touch $@
@@ -52,9 +64,56 @@ submit: $(VENV)/.installed ## check your files and build submission.zip for Grad
 """
 
 CONFTEST = '''\
-"""Loads the course's pytest plugin: the `submission` fixture, task markers and feedback."""
+"""Loads the course's pytest plugin (the `submission` fixture, task markers and feedback), once this
+Python has the packages the public tests need; otherwise pytest stops with one line saying what to do."""
 
-pytest_plugins = ["coursekit.plugin"]
+import importlib
+import importlib.metadata
+import sys
+
+import pytest
+
+#: The packages this week's tests and files import, at the graders' versions (requirements.txt).
+NEEDED = {needed!r}
+HOW = ("run `make test` (it runs `make install` first), or activate the environment "
+       "(`source .venv/bin/activate`) and run pytest again")
+
+
+def _missing():
+    missing = []
+    for name in NEEDED:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    return missing
+
+
+MISSING = _missing()
+if MISSING:
+    def pytest_addoption(parser):
+        parser.addoption("--task", help="run only the tests of this task")  # so that it reaches the line below
+
+    def pytest_configure(config):
+        raise pytest.UsageError(f"this Python ({{sys.executable}}) has no {{' or '.join(MISSING)}}, "
+                                f"which the public tests need: {{HOW}}")
+else:
+    pytest_plugins = ["coursekit.plugin"]
+
+
+def pytest_report_header(config):
+    """A line when a package differs from the graders' version: results may differ from theirs."""
+    other = []
+    for name, version in NEEDED.items():
+        try:
+            found = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        if found.split("+")[0] != version:
+            other.append(f"{{name}} {{found}} (graders: {{version}})")
+    if other:
+        return f"note: this Python has {{', '.join(other)}}; `make test` tests with the graders' versions"
+    return None
 '''
 
 PYTEST_INI = """\
@@ -83,11 +142,27 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def classroom_workflow(week: WeekConfig) -> str:
-    """GitHub Classroom's autograding workflow: one command-grader step per task, then the reporter.
+def public_points(repo: Repo, week: WeekConfig) -> dict[int, float]:
+    """Each task's public points: the points of its tests in ``assignments/<week>/tests/``
+    (collected, not run). Raises :class:`StarterError` when a public test file does not load."""
+    listing = week_checks.collect(repo, week, hidden=False)
+    if listing["collection_errors"]:
+        raise StarterError(f"the public tests do not load: {'; '.join(map(str, listing['collection_errors']))}")
+    points: dict[int, float] = {}
+    for test in listing["tests"]:
+        points[test["task"]] = points.get(test["task"], 0.0) + test["points"]
+    return points
 
-    Steps pass on exit code 0, so each task's public tests give all or none of its points here;
-    this is feedback only, grades come from Gradescope.
+
+def classroom_workflow(week: WeekConfig, public: dict[int, float]) -> str:
+    """GitHub Classroom's autograding workflow: one command-grader step per task with public tests,
+    then the reporter.
+
+    A step passes on exit code 0 and then scores its ``max-score``, so each task gives all or none
+    of its public tests' points (``public``, by task number); the total is the public tests' total,
+    not the week's. This is feedback only: grades come from Gradescope. Raises
+    :class:`StarterError` when a task's public points are not whole (the command grader counts
+    whole points only).
     """
     lines = [
         "name: Autograding Tests",
@@ -114,6 +189,12 @@ def classroom_workflow(week: WeekConfig) -> str:
     ]
     ids = []
     for task in week.tasks:
+        points = public.get(task.number, 0.0)
+        if not points:
+            continue  # nothing to run: `pytest --task n` would fail for want of tests
+        if points != int(points):
+            raise StarterError(f"task {task.number}'s public tests carry {points:g} points; GitHub Classroom's "
+                               "command grader counts whole points only, so give them whole points")
         step = f"task-{task.number}"
         ids.append(step)
         name = f"Task {task.number}: {task.title}"
@@ -126,7 +207,7 @@ def classroom_workflow(week: WeekConfig) -> str:
             "        setup-command: ''",
             f"        command: python -m pytest -q --task {task.number}",
             f"        timeout: {max(1, int(week.budget.test_timeout_seconds // 60) + 5)}",
-            f"        max-score: {int(round(task.points))}",
+            f"        max-score: {int(points)}",
         ]
     lines += [
         "    - name: Autograding Reporter",
@@ -138,29 +219,60 @@ def classroom_workflow(week: WeekConfig) -> str:
     return "\n".join(lines)
 
 
+def needed_packages(files: dict[str, bytes], pinned: str) -> dict[str, str]:
+    """The pinned packages (``name==version`` lines of ``pinned``) that the starter's Python files
+    import, and numpy, which the engine needs: ``{name: version}``."""
+    pins = dict(line.split("==", 1) for line in pinned.splitlines() if "==" in line)
+    imported = {"numpy", "pytest"}
+    for name, data in files.items():
+        if PurePosixPath(name).suffix != ".py" or name.startswith("coursekit/"):
+            continue
+        for node in ast.walk(ast.parse(data, name)):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                imported.add(node.module.split(".")[0])
+    return {name: version for name, version in pins.items() if name in imported}
+
+
 def contents(repo: Repo, week: WeekConfig) -> dict[str, bytes]:
+    """Every file of the starter, by its path in the repository. Raises :class:`StarterError` when
+    the public tests do not load or the bundled data cannot ship as declared."""
     files: dict[str, bytes] = {}
     for rel, data in files_under(repo.stencil(week.name), "").items():
         files[rel.lstrip("/")] = data
-    files["README.md"] = repo.handout(week.name).read_bytes()
     files.update(files_under(repo.public_tests(week.name), "tests"))
     files.update(engine_files("coursekit"))
-    files.update(files_under(repo.datasets, "datasets"))  # what coursekit.data loads (the handouts say so)
+    try:
+        data = starter_data.starter_files(repo.datasets)
+    except starter_data.DataError as e:
+        raise StarterError(str(e)) from None
+    files.update((f"datasets/{rel}", content) for rel, content in data.items())
     files["week.toml"] = repo.config_path(week.name).read_bytes()
     if repo.drivers(week.name).is_file():
         files["drivers.py"] = repo.drivers(week.name).read_bytes()
-    files["requirements.txt"] = requirements(repo).encode()
+    pinned = requirements(repo)
+    files["requirements.txt"] = pinned.encode()
     files["Makefile"] = STUDENT_MAKEFILE.format(index=TORCH_INDEX).encode()
-    files["conftest.py"] = CONFTEST.encode()
+    files["conftest.py"] = CONFTEST.format(needed=needed_packages(files, pinned)).encode()
     files["pytest.ini"] = PYTEST_INI.encode()
     files[".gitignore"] = GITIGNORE.encode()
-    files[".github/workflows/classroom.yml"] = classroom_workflow(week).encode()
+    public = public_points(repo, week)
+    files[".github/workflows/classroom.yml"] = classroom_workflow(week, public).encode()
+    handout = repo.handout(week.name).read_text(encoding="utf-8")
+    files["README.md"] = starter_readme.readme(handout, week, public, pinned).encode()
     return dict(sorted(files.items()))
 
 
 def validate(files: dict[str, bytes], repo: Repo, week: WeekConfig) -> list[str]:
-    """Problems that make a starter unfit for students (empty when it is clean)."""
-    problems = leaks.scan(files, leaks.collect(repo, week, hidden_tests=True), litter=True)
+    """Problems that make a starter unfit for students (empty when it is clean): a leak of this
+    week's reference, hidden tests or known-bad submissions, or a copy of any week's hidden-test or
+    known-bad file or a line of its held-out data, private folders, litter."""
+    secrets = leaks.collect(repo, week, hidden_tests=True)
+    private = starter_data.private_data(repo)
+    secrets.digests = {**private.digests, **secrets.digests}
+    secrets.lines = {**private.lines, **secrets.lines}
+    problems = leaks.scan(files, secrets, litter=True)
     for name in files:
         top = name.split("/")[0]
         if top in ("solutions", "autograder", "known_bad") or "known_bad" in name or name.endswith("expected.toml"):
