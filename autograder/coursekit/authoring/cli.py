@@ -10,7 +10,7 @@ command line and the Python API are the same functions; heavy imports happen ins
     coursekit autograder HW
     coursekit student HW
     coursekit release HW
-    coursekit bench [HW]
+    coursekit bench [HW] [--batch N]
 """
 
 from __future__ import annotations
@@ -68,8 +68,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("week")
     p.add_argument("--torch", default="cuda", choices=["cuda", "cpu"], help="torch build in the image")
 
-    p = sub.add_parser("bench", help="measure grading time, memory and overhead")
+    p = sub.add_parser("bench", help="measure grading time, memory and overhead, and batch grading")
     p.add_argument("week", nargs="?", default=None)
+    p.add_argument("--batch", type=int, default=200, metavar="N",
+                   help="submissions in the batch-grading benchmark (0: skip it; only without a week)")
     return parser
 
 
@@ -114,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             return run(week=args.week, torch_build=args.torch)
         if args.command == "bench":
             from .commands.bench import main as run
-            return run(week=args.week)
+            return run(week=args.week, batch=args.batch)
     except (ConfigError, LayoutError, MarkerError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
