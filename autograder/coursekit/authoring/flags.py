@@ -71,10 +71,11 @@ def flags(results: dict | None) -> list[Flag]:
     grader = str((extra.get("grading_run") or {}).get("grader", ""))
     if grader == "timeout":
         found.append(Flag(TIMEOUT, "the whole grading was stopped at its deadline"))
-    elif grader.startswith("crashed"):
-        found.append(Flag(GRADER_ERROR, f"the grader {grader}"))
-    if extra.get("fallback") and grader != "timeout" and not batch_error:
-        found.append(Flag(GRADER_ERROR, f"no valid results: {_first_line(results.get('output', ''))}"))
+    elif not batch_error and (grader.startswith("crashed") or extra.get("fallback")):
+        what = f"the grader {grader}" if grader.startswith("crashed") else "the grader left no valid results"
+        if extra.get("fallback"):
+            what += f": {_first_line(results.get('output', ''))}"
+        found.append(Flag(GRADER_ERROR, what))
     for line in str(results.get("output", "")).splitlines():
         for pattern, kind in _NOTES:
             if pattern.match(line):
