@@ -186,7 +186,8 @@ def render_batch(rows: list[dict]) -> list[str]:
     lines = ["## Batch grading", "",
              f"`grade-all` on a synthetic Gradescope export of {rows[0]['count']} {BATCH_WEEK} submissions "
              "(the reference, the untouched stencil and every known-bad submission in turn, every fifth "
-             "as a zip), each graded through `run_autograder` as above, one thread per process.", "",
+             "as a zip), each graded through `run_autograder` as above, one thread per process. "
+             f"Measured {date.today().isoformat()} on: {machine()}.", "",
              "| jobs | wall (s) | throughput (submissions/min) | speed-up | peak memory, all processes (MB) | "
              "load average at start | checks |",
              "|---:|---:|---:|---:|---:|---:|---|"]

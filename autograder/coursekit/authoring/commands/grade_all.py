@@ -169,9 +169,11 @@ def grade_all(repo: Repo, week: WeekConfig, submissions: list[Submission], resul
     from tqdm import tqdm
 
     from ...grading.results import write_atomic
+    from ...grading.users import MAX_CONCURRENT_RUNS
     from .verify import default_jobs
 
-    jobs = max(1, jobs or default_jobs())
+    # Each grading holds one of the machine's worker users while it runs.
+    jobs = min(max(1, jobs or default_jobs()), MAX_CONCURRENT_RUNS)
     results_dir = Path(results_dir)
     outcome = Outcome()
     todo: deque[tuple[Submission, dict]] = deque()
@@ -188,7 +190,10 @@ def grade_all(repo: Repo, week: WeekConfig, submissions: list[Submission], resul
                file=sys.stderr, mininterval=0.5 if tty else 30, dynamic_ncols=True)
 
     def say(text: str) -> None:
-        bar.write(text, file=sys.stdout) if not bar.disable else echo(text)
+        if bar.disable:
+            echo(text)
+        else:
+            bar.write(text, file=sys.stdout)  # above the bar, which stays at the bottom
 
     with _Stop(write_lock, say) as stop:
         def work(sub: Submission, key: dict) -> tuple[dict, bool]:
