@@ -201,8 +201,12 @@ def render_batch(rows: list[dict]) -> list[str]:
               f"({'met' if best >= SPEEDUP_TARGET else 'NOT met'} here, {os.cpu_count()} cores). Peak memory "
               "is the largest sum, over every process of the batch, of the proportional set size (shared "
               "pages split between their processes), sampled every 0.5 s. Other work on the machine (the "
-              "load average) slows both runs and lowers the speed-up.", ""]
-    return lines
+              "load average) slows the runs, and distorts the speed-up when it changes between them."]
+    if any(r["load"] > (os.cpu_count() or 1) for r in rows):
+        lines += ["", "**Disturbed measurement**: the load average exceeded the number of cores, so other "
+                  "work shared the machine; rerun `make bench` on a quiet machine before relying on these "
+                  "numbers."]
+    return lines + [""]
 
 
 def render(rows: list[dict], batch: list[dict] | None = None) -> str:
