@@ -10,6 +10,7 @@ import os
 import signal
 import struct
 import threading
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -262,3 +263,26 @@ def test_the_graders_hash_is_the_same_for_a_tree_and_its_zip(tmp_path):
         REPO, WEEK, tmp_path / "w.zip") == grade_all_mod.graders_hash(files)
     files["tests/hidden/test_hidden_perceptron_xor.py"] += b"\n"
     assert grade_all_mod.graders_hash(files) != grade_all_mod.current_graders_hash(REPO, WEEK)
+
+
+# --- the batch benchmark's own checks -----------------------------------------------------------
+
+def test_the_batch_bench_catches_missing_results_wrong_totals_and_wrong_scores(tmp_path):
+    from coursekit.authoring.class_export import Planted
+    from coursekit.authoring.commands.bench import PeakMemory, check_batch
+
+    subs = [_sub(f"s{i}", tmp_path / "class") for i in range(3)]
+    for sub, score in zip(subs[:2], (1.0, 0.0)):
+        _write(doc([entry("a", 1, score)]), tmp_path / "res", sub, "G")
+    planted = [Planted(s.id, "reference", lambda r: [] if r["score"] == 1.0 else ["not full marks"], ())
+               for s in subs]
+    rows = [{"submission": "s0", "total": "1"}, {"submission": "s1", "total": "1"}]
+    problems = check_batch(WEEK, planted, tmp_path / "res", rows)
+    assert problems == ["s1 (reference): gradebook total '1', results 0", "s1 (reference): not full marks",
+                        "s2 (reference): no valid, finished results"]
+    rows[1]["total"] = "0"
+    planted[1] = Planted("s1", "stencil", lambda r: [], ())
+    assert check_batch(WEEK, planted[:2], tmp_path / "res", rows) == []
+    with PeakMemory(interval=0.05) as memory:
+        time.sleep(0.2)
+    assert memory.peak_mb > 10  # this interpreter alone
