@@ -43,7 +43,8 @@ RESULT_NAME = re.compile(r"submission_\d{6}\.json")
 def _reference_with_torch_in_predict(tmp: Path) -> dict[str, bytes]:
     """The reference, but predict (task 1) computes with torch, which week 1 forbids."""
     change = ("perceptron.py", "    return np.where(scores >= 0, 1, -1).astype(np.int64)\n",
-              "    import torch\n    return torch.where(torch.as_tensor(scores) >= 0, 1, -1).numpy().astype(np.int64)\n")
+              "    import torch\n"
+              "    return torch.where(torch.as_tensor(scores) >= 0, 1, -1).numpy().astype(np.int64)\n")
     bad = known_bad.KnownBad("uses_torch", tmp / "expected.toml", "", (change,))
     folder = known_bad.materialize(bad, REPO.solution(WEEK.name), WEEK, tmp / "uses_torch")
     return {"perceptron.py": (folder / "perceptron.py").read_bytes()}
@@ -94,8 +95,8 @@ def single(export, tmp_path_factory) -> SimpleNamespace:
     text = io.StringIO()
     with contextlib.redirect_stdout(text):
         rc = grade_all_mod.main(week=WEEK.name, submissions=str(folder), jobs=2, out=str(out), progress=False)
-    return SimpleNamespace(out=out, first_rc=proc.returncode, first_output=first_output, after_interrupt=after_interrupt,
-                           stats=stats, first_results=first_results, had_gradebook=gradebook_after_interrupt,
+    return SimpleNamespace(out=out, first_rc=proc.returncode, first_output=first_output,
+                           after_interrupt=after_interrupt, stats=stats, first_results=first_results, had_gradebook=gradebook_after_interrupt,
                            rerun_rc=rc, rerun_output=text.getvalue(), export_unchanged=content_hash(folder) == before,
                            results=_results(out / "results"))
 
