@@ -96,7 +96,8 @@ def single(export, tmp_path_factory) -> SimpleNamespace:
     with contextlib.redirect_stdout(text):
         rc = grade_all_mod.main(week=WEEK.name, submissions=str(folder), jobs=2, out=str(out), progress=False)
     return SimpleNamespace(out=out, first_rc=proc.returncode, first_output=first_output,
-                           after_interrupt=after_interrupt, stats=stats, first_results=first_results, had_gradebook=gradebook_after_interrupt,
+                           after_interrupt=after_interrupt, stats=stats, first_results=first_results,
+                           had_gradebook=gradebook_after_interrupt,
                            rerun_rc=rc, rerun_output=text.getvalue(), export_unchanged=content_hash(folder) == before,
                            results=_results(out / "results"))
 
