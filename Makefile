@@ -10,10 +10,15 @@ COURSEKIT := $(PY) -m coursekit
 STAMP := $(VENV)/.installed
 HW ?=
 SUBMISSION ?=
+SUBMISSIONS ?=
 RESULTS ?=
+JOBS ?=
+OUT ?=
+SHARD ?=
+ARCHIVE ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test stencils verify grade bench autograder image student release clean
+.PHONY: help venv demo test stencils verify grade grade-all gradebook bench autograder image student release clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -52,6 +57,14 @@ grade: $(STAMP) ## grade one submission as Gradescope would (HW=week SUBMISSION=
 	@test -n "$(HW)" -a -n "$(SUBMISSION)" || { echo "usage: make grade HW=<week> SUBMISSION=<folder or zip> [RESULTS=<file>]"; exit 2; }
 	$(COURSEKIT) grade $(HW) $(SUBMISSION) $(if $(RESULTS),--results $(RESULTS))
 
+grade-all: $(STAMP) ## grade a whole class in parallel, resumably, then its gradebook (HW=week SUBMISSIONS=export [JOBS=n] [OUT=dir] [SHARD=i/n])
+	@test -n "$(HW)" -a -n "$(SUBMISSIONS)" || { echo "usage: make grade-all HW=<week> SUBMISSIONS=<Gradescope export, or folder of submissions> [JOBS=<n>] [OUT=<folder>] [SHARD=<i>/<n>]"; exit 2; }
+	$(COURSEKIT) grade-all $(HW) $(SUBMISSIONS) $(if $(JOBS),--jobs $(JOBS)) $(if $(OUT),--out $(OUT)) $(if $(SHARD),--shard $(SHARD)) $(if $(ARCHIVE),--archive $(ARCHIVE))
+
+gradebook: $(STAMP) ## gradebook CSV, pass rates, flagged list and charts from grade-all's results (HW=week SUBMISSIONS=export [RESULTS="dir ..."] [OUT=dir])
+	@test -n "$(HW)" -a -n "$(SUBMISSIONS)" || { echo "usage: make gradebook HW=<week> SUBMISSIONS=<the export grade-all graded> [RESULTS=\"<results folder> ...\"] [OUT=<folder>]"; exit 2; }
+	$(COURSEKIT) gradebook $(HW) $(SUBMISSIONS) $(if $(RESULTS),--results $(RESULTS)) $(if $(OUT),--out $(OUT)) $(if $(ARCHIVE),--archive $(ARCHIVE))
+
 autograder: $(STAMP) ## dist/gradescope/<week>.zip, ready to upload (HW=week)
 	@test -n "$(HW)" || { echo "usage: make autograder HW=<week>"; exit 2; }
 	$(COURSEKIT) autograder $(HW)
@@ -67,7 +80,7 @@ release: $(STAMP) ## verify + autograder + student, with a summary; refuses on a
 image: $(STAMP) ## build the CUDA-enabled grading image with Docker (HW=week, default perceptron)
 	$(COURSEKIT) image $(if $(HW),$(HW),perceptron)
 
-bench: $(STAMP) ## grading time, peak memory and harness overhead per week
+bench: $(STAMP) ## grading time, peak memory and harness overhead per week; batch grading throughput
 	$(COURSEKIT) bench $(HW)
 
 clean: ## remove build outputs (dist/, caches); keeps the environment

@@ -45,3 +45,15 @@ def test_long_output_keeps_head_and_tail():
     clipped = results_mod.clip(text)
     assert len(clipped) <= results_mod.MAX_OUTPUT_CHARS
     assert clipped.startswith("a") and clipped.endswith("b") and "shortened" in clipped
+
+
+def test_each_test_records_its_task_for_the_gradebook():
+    from coursekit.grading.records import GradingState, TestRecord
+
+    state = GradingState()
+    for i, (task, number) in enumerate([(2, "2.1"), (None, None), (3, "custom")]):
+        rec = TestRecord(f"tests/hidden/test_x.py::test_{i}", f"t{i}", task, 1.0, "visible", number, [], False,
+                         order=i, outcome="passed")
+        state.records[rec.nodeid] = rec
+    tests = results_mod.build(state)["tests"]
+    assert [t["extra_data"]["task"] for t in tests] == [2, 3, None]

@@ -4,11 +4,13 @@ command line and the Python API are the same functions; heavy imports happen ins
     coursekit stencils [--check]
     coursekit demo
     coursekit grade HW SUBMISSION [--results FILE]
+    coursekit grade-all HW SUBMISSIONS [--jobs N] [--out DIR] [--shard I/N] [--archive ZIP]
+    coursekit gradebook HW SUBMISSIONS [--results DIR ...] [--out DIR] [--archive ZIP]
     coursekit verify [HW]
     coursekit autograder HW
     coursekit student HW
     coursekit release HW
-    coursekit bench [HW]
+    coursekit bench [HW] [--batch N]
 """
 
 from __future__ import annotations
@@ -32,6 +34,24 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("submission")
     p.add_argument("--results", default=None, help="where to write results.json")
 
+    p = sub.add_parser("grade-all", help="grade a whole class in parallel, resumably, then its gradebook")
+    p.add_argument("week")
+    p.add_argument("submissions", help="a Gradescope export (zip or folder), or a folder of submissions")
+    p.add_argument("--jobs", type=int, default=None, help="gradings at once (default: the cores available)")
+    p.add_argument("--out", default=None, help="output folder (default dist/grade-all/<week>)")
+    p.add_argument("--shard", default=None, metavar="I/N",
+                   help="grade only the i-th of n slices (default: from a Slurm job array, if any)")
+    p.add_argument("--archive", default=None, help="grade with this autograder zip instead of building one")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("gradebook", help="the gradebook, pass rates, flags and charts of grade-all's results")
+    p.add_argument("week")
+    p.add_argument("submissions", help="the export grade-all graded")
+    p.add_argument("--results", nargs="+", default=None, metavar="DIR",
+                   help="results folders to merge (default: <out>/results)")
+    p.add_argument("--out", default=None, help="output folder (default dist/grade-all/<week>)")
+    p.add_argument("--archive", default=None, help="the autograder zip the results were graded with")
+
     p = sub.add_parser("verify", help="prove a week's graders on the reference, stencil and known-bad")
     p.add_argument("week", nargs="?", default=None)
 
@@ -48,8 +68,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("week")
     p.add_argument("--torch", default="cuda", choices=["cuda", "cpu"], help="torch build in the image")
 
-    p = sub.add_parser("bench", help="measure grading time, memory and overhead")
+    p = sub.add_parser("bench", help="measure grading time, memory and overhead, and batch grading")
     p.add_argument("week", nargs="?", default=None)
+    p.add_argument("--batch", type=int, default=200, metavar="N",
+                   help="submissions in the batch-grading benchmark (0: skip it; only without a week)")
     return parser
 
 
@@ -69,6 +91,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "grade":
             from .commands.grade import main as run
             return run(week=args.week, submission=args.submission, results=args.results)
+        if args.command == "grade-all":
+            from .commands.grade_all import main as run
+            return run(week=args.week, submissions=args.submissions, jobs=args.jobs, out=args.out,
+                       shard_spec=args.shard, archive=args.archive, progress=not args.no_progress)
+        if args.command == "gradebook":
+            from .commands.gradebook import main as run
+            return run(week=args.week, submissions=args.submissions, results=args.results, out=args.out,
+                       archive=args.archive)
         if args.command == "verify":
             from .commands.verify import main as run
             return run(week=args.week)
@@ -86,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             return run(week=args.week, torch_build=args.torch)
         if args.command == "bench":
             from .commands.bench import main as run
-            return run(week=args.week)
+            return run(week=args.week, batch=args.batch)
     except (ConfigError, LayoutError, MarkerError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -181,8 +181,9 @@ def build(state: Any) -> dict:
         entry = {"name": rec.name, "score": score, "max_score": rec.points,
                  "status": "passed" if score >= rec.points and rec.outcome == "passed" else "failed",
                  "output": clip(output), "visibility": rec.visibility,
-                 "extra_data": {"id": rec.test_id, "outcome": rec.outcome, "public": rec.public,
-                                "grader_error": rec.grader_error, "seconds": round(rec.duration, 3)}}
+                 "extra_data": {"id": rec.test_id, "task": rec.task, "outcome": rec.outcome,
+                                "public": rec.public, "grader_error": rec.grader_error,
+                                "seconds": round(rec.duration, 3)}}
         if rec.number:
             entry["number"] = str(rec.number)
         if rec.tags:
