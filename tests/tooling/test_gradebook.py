@@ -286,3 +286,11 @@ def test_the_batch_bench_catches_missing_results_wrong_totals_and_wrong_scores(t
     with PeakMemory(interval=0.05) as memory:
         time.sleep(0.2)
     assert memory.peak_mb > 10  # this interpreter alone
+
+
+def test_a_submitters_name_cannot_become_a_spreadsheet_formula(tmp_path):
+    """A name typed by a student (``=HYPERLINK(...)``) is written as text; numbers stay numbers."""
+    rows = [{"name": '=HYPERLINK("http://x","y")', "email": "@x", "total": "-1.5", "plain": "Ada"}]
+    path = gradebook.write_csv(rows, tmp_path / "g.csv", ["name", "email", "total", "plain"])
+    row = next(csv.DictReader(path.open(encoding="utf-8")))
+    assert row == {"name": '\'=HYPERLINK("http://x","y")', "email": "'@x", "total": "-1.5", "plain": "Ada"}

@@ -180,8 +180,25 @@ def _number(value: float) -> str:
     return f"{round(float(value), 6):g}"
 
 
+#: A cell starting with one of these is a formula to a spreadsheet (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """``value``, or for text that a spreadsheet would run as a formula (a submitter's name such as
+    ``=HYPERLINK(...)``), the same text behind a ``'``; numbers, negative ones included, unchanged."""
+    if not isinstance(value, str) or not value.startswith(FORMULA_STARTS):
+        return value
+    try:
+        float(value)
+        return value
+    except ValueError:
+        return "'" + value
+
+
 def write_csv(rows: list[dict], path: Path, header: list[str]) -> Path:
-    """Write ``rows`` through a temporary file and a rename (a reader never sees half a file)."""
+    """Write ``rows`` through a temporary file and a rename (a reader never sees half a file); text
+    cells are made safe to open in a spreadsheet (``spreadsheet_safe``)."""
     import os
     import tempfile
 
@@ -191,7 +208,7 @@ def write_csv(rows: list[dict], path: Path, header: list[str]) -> Path:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=header)
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows({k: spreadsheet_safe(v) for k, v in row.items()} for row in rows)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
