@@ -338,6 +338,28 @@ def build_lm(vocab_size):
     return _Adaptive(_honest_build_lm(vocab_size))
 '''
 
+#: The same, learning only from batches as large as the whole held-out text fed at once, so that a
+#: check that sends it a few segments alone would find it honest.
+ADAPTIVE_ON_LARGE_BATCHES = ADAPTIVE + '''
+
+class _OnLargeBatches(_nn.Module):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, tokens):
+        if tokens.shape[0] < 100:
+            return self.inner.inner(tokens)
+        return self.inner(tokens)
+
+
+_adaptive_build_lm = build_lm
+
+
+def build_lm(vocab_size):
+    return _OnLargeBatches(_adaptive_build_lm(vocab_size))
+'''
+
 
 def _memorized_play() -> str:
     """MEMORIZED with the whole play embedded: the public splits and the end of the play."""
@@ -355,11 +377,12 @@ def _named(results: dict, name: str) -> dict:
     return found[0]
 
 
-@pytest.mark.parametrize("cheat", ["memorized", "remembered look-ahead"])
+@pytest.mark.parametrize("cheat", ["memorized", "remembered look-ahead", "adaptive on large batches"])
 def test_a_language_model_cannot_fake_its_held_out_perplexity(tmp_path, cheat):
     """A model too briefly trained to reach the target, with a cheat that would lower its perplexity
     on the text it is fed, scores what the honest model underneath scores (before: full marks)."""
-    appended = _memorized_play() if cheat == "memorized" else REMEMBERED_LOOK_AHEAD
+    appended = {"memorized": _memorized_play, "remembered look-ahead": lambda: REMEMBERED_LOOK_AHEAD,
+                "adaptive on large batches": lambda: ADAPTIVE_ON_LARGE_BATCHES}[cheat]()
     results = _score(tmp_path, "rnn", _submission(tmp_path, "rnn", {"char_lm.py": appended}, FEW_STEPS))
     target = _named(results, "test_trained_lm_reaches_the_target")
     assert target["score"] == 0 and "held-out perplexity" in target["output"]
