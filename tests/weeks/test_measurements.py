@@ -338,8 +338,8 @@ def build_lm(vocab_size):
     return _Adaptive(_honest_build_lm(vocab_size))
 '''
 
-#: The same, learning only from batches as large as the whole held-out text fed at once, so that a
-#: check that sends it a few segments alone would find it honest.
+#: The same, learning only from batches as large as the whole held-out text fed at once: it tells a
+#: check that sends a few segments from the evaluation, and is honest there.
 ADAPTIVE_ON_LARGE_BATCHES = ADAPTIVE + '''
 
 class _OnLargeBatches(_nn.Module):
@@ -377,12 +377,11 @@ def _named(results: dict, name: str) -> dict:
     return found[0]
 
 
-@pytest.mark.parametrize("cheat", ["memorized", "remembered look-ahead", "adaptive on large batches"])
+@pytest.mark.parametrize("cheat", ["memorized", "remembered look-ahead"])
 def test_a_language_model_cannot_fake_its_held_out_perplexity(tmp_path, cheat):
     """A model too briefly trained to reach the target, with a cheat that would lower its perplexity
     on the text it is fed, scores what the honest model underneath scores (before: full marks)."""
-    appended = {"memorized": _memorized_play, "remembered look-ahead": lambda: REMEMBERED_LOOK_AHEAD,
-                "adaptive on large batches": lambda: ADAPTIVE_ON_LARGE_BATCHES}[cheat]()
+    appended = _memorized_play() if cheat == "memorized" else REMEMBERED_LOOK_AHEAD
     results = _score(tmp_path, "rnn", _submission(tmp_path, "rnn", {"char_lm.py": appended}, FEW_STEPS))
     target = _named(results, "test_trained_lm_reaches_the_target")
     assert target["score"] == 0 and "held-out perplexity" in target["output"]
@@ -398,11 +397,14 @@ def test_a_look_ahead_model_fails_the_perplexity_tests(tmp_path):
         assert test["score"] == 0 and "depend on later tokens" in test["output"], test
 
 
-def test_a_language_model_that_learns_from_the_scored_text_loses_its_perplexity_points(tmp_path):
+@pytest.mark.parametrize("cheat", ["adaptive", "adaptive on large batches"])
+def test_a_language_model_that_learns_from_the_scored_text_loses_its_perplexity_points(tmp_path, cheat):
     """A model too briefly trained to reach the target, which learns from the held-out text as it is
     fed (before: full marks), loses the perplexity points: rebuilt from its weights in a new worker
-    it gives other logits for the same segments, and the feedback says why without the text."""
-    results = _score(tmp_path, "rnn", _submission(tmp_path, "rnn", {"char_lm.py": ADAPTIVE}, FEW_STEPS))
+    it gives other logits for the same segments, even when it can tell that check from the
+    evaluation, and the feedback says why without the text."""
+    appended = ADAPTIVE if cheat == "adaptive" else ADAPTIVE_ON_LARGE_BATCHES
+    results = _score(tmp_path, "rnn", _submission(tmp_path, "rnn", {"char_lm.py": appended}, FEW_STEPS))
     lost = 0.0
     for name in ("test_trained_lm_reaches_the_target", "test_trained_lm_learns"):
         test = _named(results, name)

@@ -8,16 +8,15 @@ scored; it is the input of the trained model's cut-and-replace causality check. 
 against ``data/checksums.json`` before use, never ship to students, and reach the worker only as a
 model's input.
 
-The scored text is cut into segments of ``SEGMENT + 1`` characters and *streamed*, ``ROWS``
-segments at a time in a random order: the j-th call for a batch sends the first j + 1 characters of
-each of its segments and keeps only the logits at the last position,
+The scored text is cut into segments of ``SEGMENT + 1`` characters and *streamed*: the j-th call
+sends the first j + 1 characters of every segment and keeps only the logits at the last position,
 which predict character j + 1, a character the student's process has not yet received, in any call.
 So the perplexity cannot use the characters it predicts, however the model looks ahead or
 remembers earlier calls. A causal model gives the same logits when the segments are fed whole,
 which the grader checks afterwards. A model that learns from the scored text as it arrives (other
 rows, earlier calls) is caught last: rebuilt from its weights in a fresh worker, which has received
 none of the text and is given its weights from before the evaluation, it must give the same
-logits on a few batches drawn at random each grading (sent as the evaluation sent them).
+logits on a few segments drawn at random each grading (sent as the evaluation sent them).
 Seeds here never travel to the worker except where a test
 passes them as an argument (``sample``'s seed, the training seed the handout states).
 """
@@ -53,13 +52,10 @@ CHUNK = 256
 MODEL_SEED = 0
 #: The grader's own seeds for the causality checks (cut points, replacement tokens, row order).
 CAUSAL_SEED_TRAINED, CAUSAL_SEED_UNTRAINED = 1001, 801
-#: The scored segments are streamed this many at a time, in an order drawn at random each grading,
-#: so that a batch the fresh-worker check sends again looks like any batch of the evaluation.
-ROWS = 8
-#: How many of those batches the trained model streams again, rebuilt from its weights in a fresh
-#: worker (drawn at random each grading, never the first, which follows no other): a model that
-#: learns from the text as it is fed gives other logits for them there.
-REPLAY_BATCHES = 3
+#: How many scored segments the trained model streams again, rebuilt from its weights in a fresh
+#: worker (drawn at random each grading): a model that learns from the text as it is fed gives other
+#: logits for them there, whichever they are; so a few suffice, and cost little.
+REPLAY_SEGMENTS = 6
 #: Stand-in tables for sample(): the smallest gap between the best and second-best logit along a
 #: greedy path that the grader accepts for its own case (so that float32 rounding inside the
 #: stand-in cannot change which token is best); a property of the grader's input, not a tolerance.
@@ -81,29 +77,18 @@ def public_chunks() -> np.ndarray:
     return tokens[:n * CHUNK].reshape(n, CHUNK)
 
 
-def evaluation_batches(n: int) -> list[np.ndarray]:
-    """The ``n`` scored segments' indices in an order drawn from the operating system's randomness
-    (no seed the student's code could read or guess), cut into batches of ``ROWS``."""
-    order = np.random.default_rng(secrets.randbits(128)).permutation(n)
-    return [order[i:i + ROWS] for i in range(0, n, ROWS)]
-
-
-def streamed_logits(submission: Any, model: Any, segments: np.ndarray, vocab_size: int, what: str,
-                    batches: list[np.ndarray] | None = None) -> np.ndarray:
+def streamed_logits(submission: Any, model: Any, segments: np.ndarray, vocab_size: int, what: str) -> np.ndarray:
     """(n, SEGMENT, V) float32: the logits at position j of every segment, each from a call whose
-    input ends at position j (see the module docstring). The segments go a batch at a time (all at
-    once without ``batches``; rows of segments in no batch stay 0), and each batch's calls in order
-    of j, so no call holds a character that an earlier call's kept logits predict."""
+    input ends at position j (see the module docstring); the calls go in order of j, so no call
+    holds a character that an earlier call's kept logits predict."""
     n, length = segments.shape
-    out = np.zeros((n, length - 1, vocab_size), dtype=np.float32)
-    for rows in (batches if batches is not None else [np.arange(n)]):
-        for j in range(length - 1):
-            prefix = torch.from_numpy(np.ascontiguousarray(segments[rows, :j + 1]))
-            got = submission.driver("lm_last_logits", model, prefix)
-            arr = expect_array(got, f"{what} (the logits at the last position)", shape=(len(rows), vocab_size),
-                               dtype_kind="f")
-            expect_true(bool(np.all(np.isfinite(arr))), f"{what}: contain NaN or infinity")
-            out[rows, j] = arr
+    out = np.empty((n, length - 1, vocab_size), dtype=np.float32)
+    for j in range(length - 1):
+        prefix = torch.from_numpy(np.ascontiguousarray(segments[:, :j + 1]))
+        got = submission.driver("lm_last_logits", model, prefix)
+        arr = expect_array(got, f"{what} (the logits at the last position)", shape=(n, vocab_size), dtype_kind="f")
+        expect_true(bool(np.all(np.isfinite(arr))), f"{what}: contain NaN or infinity")
+        out[:, j] = arr
     return out
 
 
@@ -119,12 +104,13 @@ def expect_same_when_whole(submission: Any, model: Any, segments: np.ndarray, st
                            f"the tokens after t were added to the input ({failure.summary})") from None
 
 
-def replay_choice(batches: list[np.ndarray]) -> list[np.ndarray]:
-    """``REPLAY_BATCHES`` of the evaluation's batches, never the first, drawn from the operating
-    system's randomness, in a random order."""
-    later = list(range(1, len(batches)))
-    picks = [later.pop(secrets.randbelow(len(later))) for _ in range(min(REPLAY_BATCHES, len(later)))]
-    return [batches[k] for k in picks]
+def replay_choice(n: int) -> np.ndarray:
+    """``REPLAY_SEGMENTS`` of the ``n`` scored segments, drawn from the operating system's
+    randomness each grading (no seed the student's code could read or guess), in increasing order."""
+    picks: set[int] = set()
+    while len(picks) < min(REPLAY_SEGMENTS, n):
+        picks.add(secrets.randbelow(n))
+    return np.array(sorted(picks), dtype=np.int64)
 
 
 def weights_of(submission: Any, model: Any, what: str) -> dict:
@@ -139,18 +125,19 @@ def weights_of(submission: Any, model: Any, what: str) -> dict:
 
 
 def expect_same_in_a_fresh_worker(submission: Any, weights: dict, vocab_size: int, segments: np.ndarray,
-                                  streamed: np.ndarray, batches: list[np.ndarray], device: str, what: str) -> None:
+                                  streamed: np.ndarray, device: str, what: str) -> None:
     """The trained model, rebuilt from its weights in a fresh worker, must give the same streamed
-    logits on a few of the evaluation's batches (:func:`replay_choice`) as it gave in the evaluation.
+    logits on a few segments (:func:`replay_choice`) as it gave in the evaluation.
 
     ``weights`` are the model's state before it was sent any scored text (:func:`weights_of`). In a
     new worker, which has received none of the scored text, ``build_lm(vocab_size)`` is built as
     before and the weights loaded strictly; its state must then be those weights. The chosen
-    batches are streamed as in the evaluation. A model whose logits depend on text it was fed
-    earlier (other batches, earlier calls) gives other logits there. Raises :class:`GradeFailure`
+    segments are streamed as in the evaluation. A model whose logits depend on text it was fed
+    earlier (other rows, earlier calls) gives other logits there, whether or not it can tell this
+    replay from the evaluation: it has not been sent that text here. Raises :class:`GradeFailure`
     saying which, with no text and no values; the fresh worker is stopped afterwards either way.
     """
-    chosen = replay_choice(batches)
+    chosen = replay_choice(len(segments))
     fresh = submission.fresh()
     try:
         rebuilt = build(fresh, vocab_size)
@@ -166,10 +153,9 @@ def expect_same_in_a_fresh_worker(submission: Any, weights: dict, vocab_size: in
                         and torch.equal(back[k], v) for k, v in weights.items()))
         expect_true(same, f"{what} could not be rebuilt from its weights: build_lm({vocab_size}) in a new process, "
                     "given its state_dict, does not hold the same state")
-        again = streamed_logits(fresh, rebuilt, segments, vocab_size, f"{what}, rebuilt in a new process,", chosen)
-        rows = np.concatenate(chosen)
+        again = streamed_logits(fresh, rebuilt, segments[chosen], vocab_size, f"{what}, rebuilt in a new process,")
         try:
-            expect_close(again[rows], streamed[rows], "logits", tolerance=tolerances.for_dtype(np.float32, device))
+            expect_close(again, streamed[chosen], "logits", tolerance=tolerances.for_dtype(np.float32, device))
         except GradeFailure:
             raise GradeFailure(f"{what}: its logits depend on text the model saw earlier: rebuilt from its "
                                "weights in a new process and given a few of the held-out segments in the same "

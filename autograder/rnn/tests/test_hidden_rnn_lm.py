@@ -7,13 +7,13 @@ the exponential of the mean log-softmax cross-entropy on the grader's own logits
 
 Task 10 runs the handout's configured training once per grading (a module-scoped fixture) on the
 corpus's training split, then streams the held-out text, original scenes published nowhere, to the
-model one position at a time, a few segments at a time (see ``rnn_lm_cases``): the logits the grader scores were all computed
+model one position at a time (see ``rnn_lm_cases``): the logits the grader scores were all computed
 before the model received the characters they predict, and no model can have memorized the text.
 The grader computes the perplexity from those logits. It counts only when the trained model is
 causal (the same logits when the text is fed whole; the logits before a cut unchanged when the
 public text after it changes), when it does not learn from the scored text as it is fed (rebuilt
 from its weights in a new worker that has seen none of the text, it gives the same logits on a few
-batches of segments chosen at random, given its weights from before the evaluation), and not below the floor that no model trained in seconds reaches on
+segments chosen at random, given its weights from before the evaluation), and not below the floor that no model trained in seconds reaches on
 text it has never seen.
 """
 
@@ -24,9 +24,8 @@ import pytest
 import rnn_oracle as oracle
 import torch
 from rnn_lm_cases import (CAUSAL_SEED_TRAINED, CAUSAL_SEED_UNTRAINED, TRAIN_RUN, build, expect_causal,
-                          evaluation_batches, expect_module, expect_same_in_a_fresh_worker, expect_same_when_whole,
-                          heldout_segments, logits_of, public_chunks, random_tokens, streamed_logits,
-                          weights_of)
+                          expect_module, expect_same_in_a_fresh_worker, expect_same_when_whole, heldout_segments,
+                          logits_of, public_chunks, random_tokens, streamed_logits, weights_of)
 
 from coursekit.checks import GradeFailure, as_scalar, expect_close, expect_true, run_cases
 from coursekit.data import load_corpus
@@ -127,14 +126,13 @@ def trained(submission, device):
     streamed so that none was computed after the model received its target, whether the model
     is causal (checked only afterwards, so the checks cannot show it the scored text first), and
     whether, rebuilt in a fresh worker from its weights before the evaluation, it gives the same
-    logits on a few of the evaluation's batches."""
+    logits on a few segments."""
     tokens, vocab = load_corpus("train")
     V = len(vocab)
     model = build(submission, V)
     result = submission.char_lm.train_lm(model, torch.from_numpy(tokens), **TRAIN_RUN)
     expect_module(submission, result, "train_lm")
     segments = heldout_segments()
-    batches = evaluation_batches(len(segments))
     weights, replay_failure = None, None
     try:  # the weights it is scored with, before it is sent any of the scored text
         weights = weights_of(submission, result, "the trained model")
@@ -142,8 +140,7 @@ def trained(submission, device):
         replay_failure = failure.summary
     except StudentError:
         replay_failure = "the trained model could not be rebuilt from its weights: its state_dict() raised an exception"
-    streamed = streamed_logits(submission, result, segments, V, "the trained model's logits on the held-out text",
-                               batches)
+    streamed = streamed_logits(submission, result, segments, V, "the trained model's logits on the held-out text")
     causal_failure = None
     try:
         expect_same_when_whole(submission, result, segments, streamed, V, device, "the trained model")
@@ -154,8 +151,7 @@ def trained(submission, device):
         causal_failure = failure.summary
     try:  # last, in another worker: nothing here changes the model the evaluation above used
         if replay_failure is None:
-            expect_same_in_a_fresh_worker(submission, weights, V, segments, streamed, batches, device,
-                                          "the trained model")
+            expect_same_in_a_fresh_worker(submission, weights, V, segments, streamed, device, "the trained model")
     except GradeFailure as failure:
         replay_failure = failure.summary
     except (StudentError, WorkerFailure) as failure:
