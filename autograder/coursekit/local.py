@@ -23,6 +23,7 @@ class InProcessChannel:
         from .worker.server import Server
 
         self.server = Server(Path(student_dir).resolve(), modules, drivers_file)
+        self.student_dir, self.modules, self.drivers_file = Path(student_dir).resolve(), list(modules), drivers_file
         self.generation = 1
         if forbidden:
             guard.install([guard.Rule(*rule) for rule in forbidden], Path(student_dir).resolve())
@@ -36,6 +37,21 @@ class InProcessChannel:
         reply = self.server.handle_frame(header, bufs)
         self.last_charged = time.thread_time() - started
         return _split(reply)
+
+    def fresh(self) -> InProcessChannel:
+        """A new channel on the same files whose student modules are imported again (fresh module
+        globals), for ``Submission.fresh``. It is the same process: objects the student's code
+        keeps elsewhere (another module, ``sys``) are still there, so this is for debugging only."""
+        import sys
+
+        for name in self.modules:
+            cached = sys.modules.get(name)
+            if cached is not None and str(getattr(cached, "__file__", "")).startswith(str(self.student_dir)):
+                del sys.modules[name]
+        return InProcessChannel(self.student_dir, self.modules, None, self.drivers_file)  # the guard stays installed
+
+    def stop(self) -> None:
+        pass
 
     def close(self) -> None:
         pass

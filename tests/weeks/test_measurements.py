@@ -293,6 +293,73 @@ def build_lm(vocab_size):
     return _Remembered(_look_ahead_build_lm(vocab_size))
 '''
 
+#: A model that learns from the text it is fed: every continuation of ``_K`` characters it has been
+#: sent, in any row of any call, is counted, and the most frequent one gets extra probability where
+#: the same characters come again. It remembers its logits for every prefix and gives them again
+#: when the prefix comes back, so the text fed whole gives what the stream gave.
+ADAPTIVE = _MIXING + '''
+_K = 4
+
+
+class _Adaptive(_nn.Module):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+        self.following = {}
+        self.seen = {}
+
+    def forward(self, tokens):
+        logits = self.inner(tokens)
+        if self.training:
+            return logits
+        rows = tokens.numpy().astype("<i8")
+        nexts = _torch.full(tokens.shape, -1, dtype=_torch.int64)
+        for n, row in enumerate(rows.tolist()):
+            for t in range(_K - 1, len(row)):
+                counts = self.following.get(tuple(row[t - _K + 1:t + 1]))
+                if counts:
+                    nexts[n, t] = max(counts, key=counts.get)
+        out = _mixed(logits, nexts)
+        for n, row in enumerate(rows.tolist()):
+            data = rows[n].tobytes()
+            for t in range(len(row)):
+                key = data[:8 * (t + 1)]
+                if key in self.seen:
+                    out[n, t] = self.seen[key]
+                    continue
+                self.seen[key] = out[n, t].clone()
+                if t >= _K:
+                    counts = self.following.setdefault(tuple(row[t - _K:t]), {})
+                    counts[row[t]] = counts.get(row[t], 0) + 1
+        return out
+
+
+def build_lm(vocab_size):
+    return _Adaptive(_honest_build_lm(vocab_size))
+'''
+
+#: The same, learning only from batches as large as the whole held-out text fed at once: it tells a
+#: check that sends a few segments from the evaluation, and is honest there.
+ADAPTIVE_ON_LARGE_BATCHES = ADAPTIVE + '''
+
+class _OnLargeBatches(_nn.Module):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, tokens):
+        if tokens.shape[0] < 100 and not self.training:  # the log-probabilities, as the other path gives
+            return _torch.log_softmax(self.inner.inner(tokens).double(), dim=-1).float()
+        return self.inner(tokens)
+
+
+_adaptive_build_lm = build_lm
+
+
+def build_lm(vocab_size):
+    return _OnLargeBatches(_adaptive_build_lm(vocab_size))
+'''
+
 
 def _memorized_play() -> str:
     """MEMORIZED with the whole play embedded: the public splits and the end of the play."""
@@ -328,3 +395,25 @@ def test_a_look_ahead_model_fails_the_perplexity_tests(tmp_path):
     for name in ("test_trained_lm_reaches_the_target", "test_trained_lm_learns", "test_trained_lm_stays_causal"):
         test = _named(results, name)
         assert test["score"] == 0 and "depend on later tokens" in test["output"], test
+
+
+@pytest.mark.parametrize("cheat", ["adaptive", "adaptive on large batches"])
+def test_a_language_model_that_learns_from_the_scored_text_loses_its_perplexity_points(tmp_path, cheat):
+    """A model too briefly trained to reach the target, which learns from the held-out text as it is
+    fed (before: full marks), loses the perplexity points: rebuilt from its weights in a new worker
+    it gives other logits for the same segments, even when it can tell that check from the
+    evaluation, and the feedback says why without the text."""
+    appended = ADAPTIVE if cheat == "adaptive" else ADAPTIVE_ON_LARGE_BATCHES
+    results = _score(tmp_path, "rnn", _submission(tmp_path, "rnn", {"char_lm.py": appended}, FEW_STEPS))
+    lost = 0.0
+    for name in ("test_trained_lm_reaches_the_target", "test_trained_lm_learns"):
+        test = _named(results, name)
+        assert test["score"] == 0 and "depend on text the model saw earlier" in test["output"], test
+        lost += test["max_score"]
+    assert _named(results, "test_trained_lm_stays_causal")["score"] > 0
+    assert _failed(results) == {"test_hidden_rnn_lm.py::test_trained_lm_reaches_the_target",
+                                "test_hidden_rnn_lm.py::test_trained_lm_learns"}
+    # It scores no more than the honest model underneath; it loses the partial credit that model
+    # keeps, because no perplexity of a model that learns from what it is scored on is scored.
+    assert results["score"] == pytest.approx(load_week(REPO, "rnn").total_points - FEW_STEPS.lost - 4.0)
+    assert lost == FEW_STEPS.lost + 4.0

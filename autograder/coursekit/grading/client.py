@@ -254,13 +254,51 @@ class Submission:
     """What the ``submission`` fixture returns: the student's modules by name, and drivers.
 
     Each module is reached through the connection of the worker that holds it (files a week
-    forbids different modules in run in different workers, see ``grading.connect``).
+    forbids different modules in run in different workers, see ``grading.connect``). ``channels``
+    is the run's list of channels, closed at its end; :meth:`fresh` adds the ones it starts.
     """
 
-    def __init__(self, connections: dict[str, Connection]):
+    def __init__(self, connections: dict[str, Connection], channels: list | None = None):
         self._connections = connections
         self._modules = {m: ModuleProxy(conn, m) for m, conn in connections.items()}
         self._conn = next(iter(connections.values()))
+        self._run_channels = channels if channels is not None else []
+
+    def _channels(self) -> list:
+        """This submission's channels, each once, in module order."""
+        found: list = []
+        for conn in self._connections.values():
+            if not any(conn.channel is c for c in found):
+                found.append(conn.channel)
+        return found
+
+    def fresh(self) -> Submission:
+        """The same student files on new workers with the same settings, which have seen nothing
+        this submission's workers were sent: a grader's check that a result depends on nothing but
+        what it states (a model's weights) rebuilds it there and compares.
+
+        Where workers could leave each other files or reach each other (no namespaces), this
+        submission's workers are stopped first and, as root, every process, file and IPC object of
+        the worker user removed (see ``WorkerChannel.fresh``); they restart on the next request.
+        In process (local debugging) the student's modules are imported again, in the same process.
+        The new channels are closed with the run's; :meth:`stop` ends their workers earlier.
+        """
+        old = self._channels()
+        for channel in old:  # all stopped before any is cleared: they may share the worker user
+            if not getattr(channel, "workers_private", True):
+                channel.stop()
+        renewed = {id(c): c.fresh() for c in old}
+        self._run_channels.extend(renewed.values())
+        connections = {m: Connection(renewed[id(conn.channel)], conn.call_timeout, conn.missing_imports)
+                       for m, conn in self._connections.items()}
+        return Submission(connections, self._run_channels)
+
+    def stop(self) -> None:
+        """End this submission's workers now (to free their memory); a later request starts another."""
+        for channel in self._channels():
+            stop = getattr(channel, "stop", None)
+            if stop is not None:
+                stop()
 
     def __getattr__(self, name: str) -> ModuleProxy:
         if name.startswith("_"):

@@ -99,7 +99,7 @@ def connect(state: Any, week: Any):
         state.channels.append(channel)
         conn = Connection(channel, week.budget.call_timeout_seconds, [m for found_in in missing.values() for m in found_in])
         connections.update({Path(n).stem: conn for n in files})
-    state.submission_proxy = Submission(connections)
+    state.submission_proxy = Submission(connections, state.channels)
     return next(iter(connections.values()))
 
 

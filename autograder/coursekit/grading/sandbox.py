@@ -398,6 +398,38 @@ class WorkerChannel:
                                        or (ppid == me and pid not in self._known_children
                                            and pid not in others)}, table)
 
+    # fresh workers ------------------------------------------------------------------------
+    @property
+    def workers_private(self) -> bool:
+        """Whether a worker can leave nothing for another worker of this run to find while both
+        live: under namespaces each has its own /tmp, IPC, network and PIDs, and sees no other's
+        scratch folder. Otherwise they share the worker user's (or the grader's) world."""
+        return self.isolation == isolation.NAMESPACES
+
+    def stop(self) -> None:
+        """End the current worker and what it started (not a failure); the next request starts
+        another. Objects held in it are lost."""
+        self._stop()
+
+    def fresh(self) -> WorkerChannel:
+        """A new channel with the same settings (the same student files, limits and user), whose
+        workers start with nothing this channel's workers left behind.
+
+        Without namespaces a worker could hand a later one what it was sent through the user's
+        files, IPC objects or a live process, so (as root) every process of the worker user is
+        ended and its files in the shared folders and IPC objects are removed first: every channel
+        of that user must be stopped before (``Submission.fresh`` does so), or its worker is found
+        dead at its next request. Not root, the workers are the grader's own user: nothing can be
+        cleared, and the grader says so in the results (``isolation``)."""
+        if not self.workers_private:
+            self._stop()
+            if self.user is not None:
+                uid = self.user.pw_uid
+                users.end_processes(lambda: users.processes_of(uid))
+                users.remove_files_of(uid)
+                users.remove_ipc_of(uid)
+        return WorkerChannel(self.settings)
+
     def close(self) -> None:
         """End the worker for good, remove the scratch folders, and free the worker user."""
         self._stop()

@@ -13,12 +13,17 @@ sends the first j + 1 characters of every segment and keeps only the logits at t
 which predict character j + 1, a character the student's process has not yet received, in any call.
 So the perplexity cannot use the characters it predicts, however the model looks ahead or
 remembers earlier calls. A causal model gives the same logits when the segments are fed whole,
-which the grader checks afterwards. Seeds here never travel to the worker except where a test
+which the grader checks afterwards. A model that learns from the scored text as it arrives (other
+rows, earlier calls) is caught last: rebuilt from its weights in a fresh worker, which has received
+none of the text and is given its weights from before the evaluation, it must give the same
+logits on a few segments drawn at random each grading (sent as the evaluation sent them).
+Seeds here never travel to the worker except where a test
 passes them as an argument (``sample``'s seed, the training seed the handout states).
 """
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +34,7 @@ import torch
 from coursekit import tolerances
 from coursekit.checks import GradeFailure, expect_array, expect_close, expect_true
 from coursekit.data import encode, load_verified_text, load_vocab
-from coursekit.grading.client import ObjectProxy
+from coursekit.grading.client import ObjectProxy, StudentError
 
 DATA = Path(__file__).resolve().parent / "data"
 #: The scored held-out text: original, unpublished scenes in the layout of the training text.
@@ -47,6 +52,10 @@ CHUNK = 256
 MODEL_SEED = 0
 #: The grader's own seeds for the causality checks (cut points, replacement tokens, row order).
 CAUSAL_SEED_TRAINED, CAUSAL_SEED_UNTRAINED = 1001, 801
+#: How many scored segments the trained model streams again, rebuilt from its weights in a fresh
+#: worker (drawn at random each grading): a model that learns from the text as it is fed gives other
+#: logits for them there, whichever they are; so a few suffice, and cost little.
+REPLAY_SEGMENTS = 6
 #: Stand-in tables for sample(): the smallest gap between the best and second-best logit along a
 #: greedy path that the grader accepts for its own case (so that float32 rounding inside the
 #: stand-in cannot change which token is best); a property of the grader's input, not a tolerance.
@@ -93,6 +102,66 @@ def expect_same_when_whole(submission: Any, model: Any, segments: np.ndarray, st
     except GradeFailure as failure:
         raise GradeFailure(f"{what}: the logits at position t depend on later tokens: they changed when "
                            f"the tokens after t were added to the input ({failure.summary})") from None
+
+
+def replay_choice(n: int) -> np.ndarray:
+    """``REPLAY_SEGMENTS`` of the ``n`` scored segments, drawn from the operating system's
+    randomness each grading (no seed the student's code could read or guess), in increasing order."""
+    picks: set[int] = set()
+    while len(picks) < min(REPLAY_SEGMENTS, n):
+        picks.add(secrets.randbelow(n))
+    return np.array(sorted(picks), dtype=np.int64)
+
+
+def weights_of(submission: Any, model: Any, what: str) -> dict:
+    """The model's ``state_dict()`` as named tensors (the ``state_dict`` driver: data, never a
+    pickle), taken before it is sent any of the scored text. Raises :class:`GradeFailure` when it
+    is anything else, since such a model cannot be rebuilt from its weights."""
+    state = submission.driver("state_dict", model)
+    expect_true(isinstance(state, dict) and all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                                                for k, v in state.items()),
+                f"{what} could not be rebuilt from its weights: its state_dict() is not a dict of named tensors")
+    return state
+
+
+def expect_same_in_a_fresh_worker(submission: Any, weights: dict, vocab_size: int, segments: np.ndarray,
+                                  streamed: np.ndarray, device: str, what: str) -> None:
+    """The trained model, rebuilt from its weights in a fresh worker, must give the same streamed
+    logits on a few segments (:func:`replay_choice`) as it gave in the evaluation.
+
+    ``weights`` are the model's state before it was sent any scored text (:func:`weights_of`). In a
+    new worker, which has received none of the scored text, ``build_lm(vocab_size)`` is built as
+    before and the weights loaded strictly; its state must then be those weights. The chosen
+    segments are streamed as in the evaluation. A model whose logits depend on text it was fed
+    earlier (other rows, earlier calls) gives other logits there, whether or not it can tell this
+    replay from the evaluation: it has not been sent that text here. Raises :class:`GradeFailure`
+    saying which, with no text and no values; the fresh worker is stopped afterwards either way.
+    """
+    chosen = replay_choice(len(segments))
+    fresh = submission.fresh()
+    try:
+        rebuilt = build(fresh, vocab_size)
+        try:
+            fresh.driver("load_state_dict", rebuilt, weights)
+            back = fresh.driver("state_dict", rebuilt)
+        except StudentError as e:
+            raise GradeFailure(f"{what} could not be rebuilt from its weights: build_lm({vocab_size}) in a new "
+                               f"process does not accept its state_dict (load_state_dict, strict, raised "
+                               f"{e.type})") from None
+        same = (isinstance(back, dict) and back.keys() == weights.keys()
+                and all(isinstance(back[k], torch.Tensor) and back[k].shape == v.shape and back[k].dtype == v.dtype
+                        and torch.equal(back[k], v) for k, v in weights.items()))
+        expect_true(same, f"{what} could not be rebuilt from its weights: build_lm({vocab_size}) in a new process, "
+                    "given its state_dict, does not hold the same state")
+        again = streamed_logits(fresh, rebuilt, segments[chosen], vocab_size, f"{what}, rebuilt in a new process,")
+        try:
+            expect_close(again, streamed[chosen], "logits", tolerance=tolerances.for_dtype(np.float32, device))
+        except GradeFailure:
+            raise GradeFailure(f"{what}: its logits depend on text the model saw earlier: rebuilt from its "
+                               "weights in a new process and given a few of the held-out segments in the same "
+                               "way, it gave other logits for them") from None
+    finally:
+        fresh.stop()
 
 
 def expect_module(submission: Any, got: Any, what: str) -> Any:

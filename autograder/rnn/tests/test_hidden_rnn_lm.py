@@ -11,7 +11,9 @@ model one position at a time (see ``rnn_lm_cases``): the logits the grader score
 before the model received the characters they predict, and no model can have memorized the text.
 The grader computes the perplexity from those logits. It counts only when the trained model is
 causal (the same logits when the text is fed whole; the logits before a cut unchanged when the
-public text after it changes) and not below the floor that no model trained in seconds reaches on
+public text after it changes), when it does not learn from the scored text as it is fed (rebuilt
+from its weights in a new worker that has seen none of the text, it gives the same logits on a few
+segments chosen at random, given its weights from before the evaluation), and not below the floor that no model trained in seconds reaches on
 text it has never seen.
 """
 
@@ -22,11 +24,12 @@ import pytest
 import rnn_oracle as oracle
 import torch
 from rnn_lm_cases import (CAUSAL_SEED_TRAINED, CAUSAL_SEED_UNTRAINED, TRAIN_RUN, build, expect_causal,
-                          expect_module, expect_same_when_whole, heldout_segments, logits_of, public_chunks,
-                          random_tokens, streamed_logits)
+                          expect_module, expect_same_in_a_fresh_worker, expect_same_when_whole, heldout_segments,
+                          logits_of, public_chunks, random_tokens, streamed_logits, weights_of)
 
 from coursekit.checks import GradeFailure, as_scalar, expect_close, expect_true, run_cases
 from coursekit.data import load_corpus
+from coursekit.grading.client import StudentError, WorkerFailure
 
 # --- Task 8: build_lm -----------------------------------------------------------------------
 
@@ -120,14 +123,23 @@ def test_perplexity_large_logits(submission, credit):
 @pytest.fixture(scope="module")
 def trained(submission, device):
     """The configured training run, once: the held-out perplexity of the trained model, from logits
-    streamed so that none was computed after the model received its target, and whether the model
-    is causal (checked only afterwards, so the checks cannot show it the scored text first)."""
+    streamed so that none was computed after the model received its target, whether the model
+    is causal (checked only afterwards, so the checks cannot show it the scored text first), and
+    whether, rebuilt in a fresh worker from its weights before the evaluation, it gives the same
+    logits on a few segments."""
     tokens, vocab = load_corpus("train")
     V = len(vocab)
     model = build(submission, V)
     result = submission.char_lm.train_lm(model, torch.from_numpy(tokens), **TRAIN_RUN)
     expect_module(submission, result, "train_lm")
     segments = heldout_segments()
+    weights, replay_failure = None, None
+    try:  # the weights it is scored with, before it is sent any of the scored text
+        weights = weights_of(submission, result, "the trained model")
+    except GradeFailure as failure:
+        replay_failure = failure.summary
+    except StudentError:
+        replay_failure = "the trained model could not be rebuilt from its weights: its state_dict() raised an exception"
     streamed = streamed_logits(submission, result, segments, V, "the trained model's logits on the held-out text")
     causal_failure = None
     try:
@@ -137,7 +149,17 @@ def trained(submission, device):
         expect_causal(submission, result, public, logits, V, CAUSAL_SEED_TRAINED, "the trained model")
     except GradeFailure as failure:  # reported by every test that needs a causal model
         causal_failure = failure.summary
-    return {"perplexity": oracle.perplexity(streamed, segments[:, 1:]), "causal_failure": causal_failure}
+    try:  # last, in another worker: nothing here changes the model the evaluation above used
+        if replay_failure is None:
+            expect_same_in_a_fresh_worker(submission, weights, V, segments, streamed, device, "the trained model")
+    except GradeFailure as failure:
+        replay_failure = failure.summary
+    except (StudentError, WorkerFailure) as failure:
+        what = "ended its process" if isinstance(failure, WorkerFailure) else "raised an exception"
+        replay_failure = (f"the trained model could not be rebuilt from its weights in a new process: "
+                          f"build_lm, load_state_dict or the model {what} there")
+    return {"perplexity": oracle.perplexity(streamed, segments[:, 1:]), "causal_failure": causal_failure,
+            "replay_failure": replay_failure}
 
 
 def _scored_perplexity(trained, week) -> float:
@@ -145,6 +167,9 @@ def _scored_perplexity(trained, week) -> float:
     expect_true(trained["causal_failure"] is None,
                 f"{trained['causal_failure']}; the held-out perplexity of a model whose logits depend on "
                 "later tokens is not scored")
+    expect_true(trained["replay_failure"] is None,
+                f"{trained['replay_failure']}; the held-out perplexity is scored only for a model whose logits "
+                "depend on its weights and the characters before them alone")
     ppl = trained["perplexity"]
     floor = week.thresholds["heldout_perplexity_floor"]
     expect_true(ppl >= floor, f"the held-out perplexity {ppl:.2f} is below {floor:g}, which no model "
