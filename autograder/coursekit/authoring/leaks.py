@@ -16,6 +16,7 @@ from pathlib import PurePosixPath
 from ..config import WeekConfig
 from .known_bad import without_markers
 from ..paths import Repo
+from . import notebooks
 from .stencil import IGNORED_NAMES, IGNORED_SUFFIXES, find_regions
 
 MIN_LEAK_LINE = 24  # shorter lines (``return w, b``) are too common to mean a leak
@@ -47,6 +48,7 @@ def collect(repo: Repo, week: WeekConfig, hidden_tests: bool) -> Secrets:
                        for folder in (repo.stencil(week.name), repo.public_tests(week.name),
                                       repo.autograder / "coursekit")
                        if folder.is_dir() for p in sorted(folder.rglob("*.py")))
+    public += "\n" + notebooks.public_text(repo, week.name)
     solution = repo.solution(week.name)
     if solution.is_dir():
         for path in sorted(p for p in solution.rglob("*") if p.is_file()):
@@ -59,6 +61,9 @@ def collect(repo: Repo, week: WeekConfig, hidden_tests: bool) -> Secrets:
                 for region in find_regions(source, str(path)):
                     for line in _distinctive("\n".join(lines[region.begin: region.end - 1]), public):
                         secrets.lines[line] = f"a line of the reference solution ({path.name})"
+            elif path.suffix == ".ipynb":
+                for line in _distinctive("\n".join(notebooks.private_lines(data, str(path))), public):
+                    secrets.lines[line] = f"a line of the reference notebook's answers ({path.name})"
     if hidden_tests:
         # The week's drivers ship to students on purpose: a line they share with a hidden test is
         # public (but a line of the reference in them is still a leak, found above).
@@ -88,6 +93,9 @@ def scan(files: dict[str, bytes], secrets: Secrets, litter: bool = False) -> lis
         what = secrets.digests.get(_digest(data))
         if what:
             problems.append(f"{name}: {what}")
+            continue
+        if name.endswith(".ipynb"):  # JSON: its cells are scanned, not its raw lines
+            problems.extend(notebooks.scan(name, data, secrets.lines))
             continue
         try:
             text = data.decode("utf-8")

@@ -17,8 +17,9 @@ task that the enclosing function belongs to (from the week config)::
 Markers are found with :mod:`tokenize`, so a marker is a comment token: marker text inside a string,
 an unclosed, nested or stray marker, or a marker sharing a line with code fails with ``file:line``.
 nbgrader's own ``ClearSolutions`` cannot do that (it matches substrings, ignores a stray END and has
-one fixed stub per language), so Python files are stripped here; notebooks reuse the same stripping
-per code cell and nbgrader's ``ClearOutput`` preprocessor for their outputs.
+one fixed stub per language), so Python files are stripped here. Notebooks (the weekly lab) are
+validated with the same marker rules and then stripped by nbgrader's own preprocessors, in
+:mod:`coursekit.authoring.notebooks`.
 
 Generation is deterministic: the output depends only on the input files and the config.
 """
@@ -172,22 +173,6 @@ def strip_source(source: str, filename: str, week: WeekConfig, student_file: str
     return text
 
 
-def strip_notebook(raw: str, filename: str, week: WeekConfig, student_file: str) -> str:
-    """A notebook's stencil: every code cell stripped as Python, outputs cleared by nbgrader."""
-    import nbformat  # heavy: only notebooks need it
-    from nbgrader.preprocessors import ClearOutput
-
-    nb = nbformat.reads(raw, as_version=4)
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type == "code":
-            cell.source = strip_source(cell.source, f"{filename}[cell {index}]", week, student_file)
-        elif BEGIN in cell.source or END in cell.source:
-            raise MarkerError(f"{filename}[cell {index}]:1: solution markers in a {cell.cell_type} cell; "
-                              "only code cells may hold solution regions")
-    nb, _ = ClearOutput().preprocess(nb, {})
-    return nbformat.writes(nb) + "\n"
-
-
 def is_ignored(path: Path) -> bool:
     return any(part in IGNORED_NAMES for part in path.parts) or path.suffix in IGNORED_SUFFIXES
 
@@ -204,8 +189,8 @@ def generate(solution_dir: Path, week: WeekConfig) -> dict[str, bytes]:
             text = strip_source(path.read_text(encoding="utf-8"), shown, week, rel.as_posix())
             files[rel.as_posix()] = text.encode("utf-8")
         elif path.suffix == ".ipynb":
-            files[rel.as_posix()] = strip_notebook(path.read_text(encoding="utf-8"), shown, week,
-                                                   rel.as_posix()).encode("utf-8")
+            from .notebooks import student_notebook  # nbgrader: only weeks with a notebook
+            files[rel.as_posix()] = student_notebook(path.read_text(encoding="utf-8"), shown).encode("utf-8")
         else:
             files[rel.as_posix()] = path.read_bytes()
     missing = [f for f in week.student_files if f not in files]

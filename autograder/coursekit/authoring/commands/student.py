@@ -3,7 +3,9 @@
 It holds the stencil, the handout as ``README.md``, the public tests, the public part of the engine
 (``coursekit/`` without ``coursekit/authoring/``, so the public tests run exactly as the graders
 do), the week's config and public drivers, pinned requirements, a student ``Makefile`` (install, test, ``TASK=n``, submit), and
-``.github/workflows/classroom.yml`` in GitHub Classroom's format. Every file is scanned first
+``.github/workflows/classroom.yml`` in GitHub Classroom's format. A week with a lab notebook also ships
+``lab.ipynb`` (generated with the stencil), its public otter checks in ``lab_tests/`` and the lab's
+pinned packages in ``requirements-lab.txt`` (``make lab``, ``make pdf``). Every file is scanned first
 (:mod:`coursekit.leaks`); any leak refuses the build and nothing is written.
 
 An existing ``dist/student/x/`` is replaced only when it is an unchanged earlier build (one commit,
@@ -18,12 +20,15 @@ import tempfile
 from pathlib import Path
 
 from .. import leaks
+from ..notebooks import LAB_NOTEBOOK, LAB_TESTS, lab_tests_dir
 from ...config import WeekConfig, load_week
 from ...paths import Repo
 from .autograder import files_under, engine_files, requirements
 
 COMMIT_MESSAGE = "Starter code for week {week}: {title}"
 TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
+#: What the lab notebook needs beyond the graders' packages (pinned as in pyproject.toml).
+LAB_REQUIREMENTS = ("matplotlib", "tqdm", "otter-grader", "jupyterlab")
 
 STUDENT_MAKEFILE = """\
 # Your starter repository's commands. Needs Python 3.11+ with venv, and make.
@@ -35,7 +40,7 @@ PY := $(VENV)/bin/python
 TASK ?=
 
 .DEFAULT_GOAL := test
-.PHONY: install test submit
+.PHONY: install test submit lab pdf
 
 $(VENV)/.installed: requirements.txt
 \t$(PYTHON) -m venv $(VENV)
@@ -49,6 +54,16 @@ test: $(VENV)/.installed ## run the public tests (one task: make test TASK=3)
 
 submit: $(VENV)/.installed ## check your files and build submission.zip for Gradescope
 \t$(PY) -m coursekit.submit
+
+$(VENV)/.lab-installed: $(VENV)/.installed requirements-lab.txt
+\t$(PY) -m pip install --quiet -r requirements-lab.txt $(PIP_EXTRA)
+\t@touch $@
+
+lab: $(VENV)/.lab-installed ## open the lab notebook in JupyterLab (installs Jupyter on first use)
+\t$(PY) -m jupyter lab lab.ipynb
+
+pdf: $(VENV)/.lab-installed ## lab.pdf, the lab's written answers for Gradescope (save the notebook first)
+\t$(PY) -m coursekit.lab pdf lab.ipynb
 """
 
 CONFTEST = '''\
@@ -72,6 +87,9 @@ __pycache__/
 .pytest_cache/
 submission.zip
 .DS_Store
+.ipynb_checkpoints/
+.OTTER_LOG
+lab.pdf
 """
 
 
@@ -150,12 +168,23 @@ def contents(repo: Repo, week: WeekConfig) -> dict[str, bytes]:
     if repo.drivers(week.name).is_file():
         files["drivers.py"] = repo.drivers(week.name).read_bytes()
     files["requirements.txt"] = requirements(repo).encode()
+    if LAB_NOTEBOOK in files:
+        files.update(files_under(lab_tests_dir(repo, week.name), LAB_TESTS))
+        files["requirements-lab.txt"] = lab_requirements(repo).encode()
     files["Makefile"] = STUDENT_MAKEFILE.format(index=TORCH_INDEX).encode()
     files["conftest.py"] = CONFTEST.encode()
     files["pytest.ini"] = PYTEST_INI.encode()
     files[".gitignore"] = GITIGNORE.encode()
     files[".github/workflows/classroom.yml"] = classroom_workflow(week).encode()
     return dict(sorted(files.items()))
+
+
+def lab_requirements(repo: Repo) -> str:
+    """The lab's packages, pinned as in pyproject.toml."""
+    import tomllib
+    deps = tomllib.loads((repo.root / "pyproject.toml").read_text())["project"]["dependencies"]
+    pins = {d.split("==")[0]: d for d in deps}
+    return "".join(pins[name] + "\n" for name in LAB_REQUIREMENTS)
 
 
 def validate(files: dict[str, bytes], repo: Repo, week: WeekConfig) -> list[str]:
