@@ -1,0 +1,94 @@
+"""Every week's lab notebook, executed headless as a student runs it in the starter: the reference
+runs without an error within the week's budget, every otter check passes on it and fails on the
+stencil, every figure it shows is saved as an image with the expected number of axes, and the PDF of
+its written answers is produced. The README's figures are the reference lab's, fresh."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import matplotlib.image as mpimg
+import pytest
+from PIL import Image
+
+from coursekit import lab
+from coursekit.authoring import lab_runner
+from coursekit.authoring.commands.lab import FIGURES_FOLDER, README_FIGURES, reference_problems
+from coursekit.authoring.notebooks import LAB_NOTEBOOK
+from coursekit.config import load_week
+from coursekit.paths import Repo
+
+REPO = Repo.here()
+LAB_WEEKS = [w for w in REPO.week_names() if (REPO.solution(w) / LAB_NOTEBOOK).is_file()]
+pytestmark = pytest.mark.slow
+
+#: The figures each week's lab saves, with the number of axes in each (colorbars count as axes).
+EXPECTED_FIGURES = {
+    "perceptron": {"boundaries": 4, "mistakes": 2, "xor": 2, "logreg": 2, "digit_templates": 10,
+                   "digits_accuracy": 2},
+}
+
+
+@pytest.fixture(scope="module", params=LAB_WEEKS)
+def runs(request, tmp_path_factory):
+    """The reference and the stencil run side by side (two kernels), the reference exported."""
+    config = load_week(REPO, request.param)
+    base = tmp_path_factory.mktemp(f"lab-{config.name}")
+    with ThreadPoolExecutor(2) as pool:
+        reference = pool.submit(lab_runner.run, REPO, config, "reference", base / "reference")
+        stencil = pool.submit(lab_runner.run, REPO, config, "stencil", base / "stencil", export=False)
+        return config, reference.result(), stencil.result()
+
+
+def test_the_reference_runs_headless_within_the_budget(runs):
+    config, reference, _ = runs
+    assert reference.errors == [], reference.errors
+    assert reference.seconds <= config.budget.grade_seconds
+    assert reference_problems(reference, config.budget.grade_seconds) == []
+
+
+def test_the_checks_pass_on_the_reference_and_fail_on_the_stencil(runs):
+    _, reference, stencil = runs
+    assert reference.checks and set(reference.checks) == set(stencil.checks)
+    assert all(reference.checks.values()), reference.checks
+    assert not any(stencil.checks.values()), stencil.checks
+    assert stencil.errors  # the stencil's stubs raise, and the run went on past them
+
+
+def test_every_figure_is_saved_as_an_image_with_the_expected_axes(runs):
+    config, reference, _ = runs
+    expected = EXPECTED_FIGURES[config.name]
+    assert reference.figures == expected
+    assert reference.images_shown == len(expected)  # every figure shown is also saved
+    for name, axes in expected.items():
+        path = reference.folder / lab.FIGURES_DIR / f"{name}.png"
+        pixels = mpimg.imread(path)
+        assert pixels.ndim == 3 and pixels.shape[0] >= 150 and pixels.shape[1] >= 200
+        assert pixels.min() < pixels.max(), f"{name}.png is blank"
+        with Image.open(path) as image:
+            assert image.format == "PNG"
+        assert lab.figure_axes(path) == axes
+
+
+def test_the_written_answers_become_a_pdf(runs):
+    _, reference, _ = runs
+    pdf = reference.pdf
+    data = pdf.path.read_bytes()
+    assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF") and len(data) > 5_000
+    # CI installs xelatex and pandoc (make pdf-tools), so there the export takes otter's own route.
+    assert pdf.route == ("latex" if lab.latex_available() else "plain"), pdf.note
+
+
+def test_the_readme_figures_are_fresh(runs):
+    from matplotlib.testing.compare import compare_images
+
+    config, reference, _ = runs
+    names = README_FIGURES.get(config.name)
+    if not names:
+        pytest.skip(f"the README shows no figure of {config.name}'s lab")
+    for name in names:
+        committed = REPO.root.joinpath(*FIGURES_FOLDER, f"{config.name}_{name}.png")
+        assert committed.is_file(), f"{committed} is missing: run `make figures` and commit it"
+        fresh = reference.folder / lab.FIGURES_DIR / f"{name}.png"
+        problem = compare_images(str(committed), str(fresh), tol=1.0)
+        assert problem is None, f"{committed} is stale ({problem}): run `make figures` and commit it"
