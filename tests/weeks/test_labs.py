@@ -27,6 +27,7 @@ EXPECTED_FIGURES = {
     "perceptron": {"boundaries": 4, "mistakes": 2, "xor": 2, "logreg": 2, "digit_templates": 10,
                    "digits_accuracy": 2},
     "backprop": {"gradcheck": 1, "spiral_curves": 2, "spiral_regions": 1, "optimizers": 1, "digits_mistakes": 8},
+    "cnn": {"hand_filters": 8, "accuracy": 1, "filters": 16, "feature_maps": 17},
 }
 
 
