@@ -28,6 +28,7 @@ EXPECTED_FIGURES = {
                    "digits_accuracy": 2},
     "backprop": {"gradcheck": 1, "spiral_curves": 2, "spiral_regions": 1, "optimizers": 1, "digits_mistakes": 8},
     "cnn": {"hand_filters": 8, "accuracy": 1, "filters": 16, "feature_maps": 17},
+    "rnn": {"bptt_norms": 1, "perplexity": 2, "temperature": 4},
 }
 
 
