@@ -10,7 +10,11 @@ run reports what a test or a TA needs:
 - ``errors``: the cells that raised;
 - ``figures``: each PNG in ``figures/`` with the number of axes recorded in it, and ``images_shown``,
   the figures the notebook displayed (every displayed figure must also be saved);
-- ``pdf``: the written answers exported by :func:`coursekit.lab.export_written`.
+- ``pdf``: the written answers exported by :func:`coursekit.lab.export_written`;
+- ``seconds`` (wall time, kernel start included) and ``cpu_seconds``: the CPU the kernel used (its
+  own and its children's, read from ``/proc`` on Linux; ``None`` elsewhere). The week's budget is
+  charged in CPU time, as grading charges the worker's own time: a busy machine costs the notebook
+  nothing.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ class LabRun:
     variant: str
     folder: Path
     seconds: float = 0.0
+    cpu_seconds: float | None = None
     checks: dict[str, bool] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     figures: dict[str, int] = field(default_factory=dict)
@@ -49,6 +54,21 @@ class LabRun:
     @property
     def notebook(self) -> Path:
         return self.folder / LAB_NOTEBOOK
+
+    @property
+    def charged_seconds(self) -> float:
+        """What the week's budget is charged: the kernel's CPU time where known, else wall time."""
+        return self.cpu_seconds if self.cpu_seconds is not None else self.seconds
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User and system CPU of a live process and its waited-for children (Linux ``/proc``)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+    return sum(int(f) for f in fields[11:15]) / ticks  # utime, stime, cutime, cstime
 
 
 def check_cells(nb) -> dict[int, str]:
@@ -117,6 +137,12 @@ def run(repo: Repo, config: WeekConfig, variant: str, folder: Path, *, export: b
     env.setdefault("OMP_NUM_THREADS", "1")
     client = NotebookClient(nb, timeout=cell_timeout or config.budget.grade_seconds, kernel_name="python3",
                             allow_errors=True, resources={"metadata": {"path": str(folder)}})
+
+    def charge(**_) -> None:  # after each cell, while the kernel is alive: the last reading is the total
+        pid = getattr(getattr(client.km, "provisioner", None), "pid", None)
+        result.cpu_seconds = process_cpu_seconds(pid) if pid else None
+
+    client.on_cell_executed = charge
     start = time.perf_counter()
     client.execute(env=env, cwd=str(folder))
     result.seconds = time.perf_counter() - start
@@ -137,8 +163,9 @@ def run(repo: Repo, config: WeekConfig, variant: str, folder: Path, *, export: b
 def describe(result: LabRun, config: WeekConfig) -> list[str]:
     """The lines ``coursekit lab`` prints about one run."""
     budget = config.budget.grade_seconds
-    lines = [f"{config.name} lab ({result.variant}): ran in {result.seconds:.1f} s (budget {budget:g} s) "
-             f"in {result.folder}"]
+    cpu = f", {result.cpu_seconds:.1f} s of CPU" if result.cpu_seconds is not None else ""
+    lines = [f"{config.name} lab ({result.variant}): ran in {result.seconds:.1f} s{cpu} (budget {budget:g} s "
+             f"of CPU) in {result.folder}"]
     lines.append("  checks: " + (", ".join(f"{q} {'passed' if ok else 'FAILED'}" for q, ok in result.checks.items())
                                  or "none"))
     lines.append(f"  figures: {len(result.figures)} saved in figures/ ("
@@ -154,6 +181,7 @@ def describe(result: LabRun, config: WeekConfig) -> list[str]:
 def to_json(result: LabRun) -> str:
     """The run's summary as JSON (what ``coursekit lab`` leaves beside the run)."""
     data = {"week": result.week, "variant": result.variant, "seconds": round(result.seconds, 3),
+            "cpu_seconds": None if result.cpu_seconds is None else round(result.cpu_seconds, 3),
             "checks": result.checks, "errors": result.errors, "figures": result.figures,
             "images_shown": result.images_shown,
             "pdf": None if result.pdf is None else {"path": str(result.pdf.path), "route": result.pdf.route,

@@ -42,8 +42,8 @@ def reference_problems(result: lab_runner.LabRun, budget: float) -> list[str]:
         problems.append(f"{result.images_shown} figures shown but {len(result.figures)} saved with save_figure")
     if any(axes < 1 for axes in result.figures.values()):
         problems.append("a figure in figures/ has no axes count (save figures with save_figure)")
-    if result.seconds > budget:
-        problems.append(f"ran in {result.seconds:.1f} s, over the week's budget of {budget:g} s")
+    if result.charged_seconds > budget:
+        problems.append(f"used {result.charged_seconds:.1f} s, over the week's budget of {budget:g} s")
     return problems
 
 
