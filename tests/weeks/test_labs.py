@@ -30,6 +30,7 @@ EXPECTED_FIGURES = {
     "cnn": {"hand_filters": 8, "accuracy": 1, "filters": 16, "feature_maps": 17},
     "rnn": {"bptt_norms": 1, "perplexity": 2, "temperature": 4},
     "transformer": {"positions": 2, "training": 2, "attention": 8},
+    "vae": {"elbo": 2, "reconstructions_and_samples": 32, "interpolation": 32, "iwae": 1},
 }
 
 
