@@ -31,6 +31,7 @@ EXPECTED_FIGURES = {
     "rnn": {"bptt_norms": 1, "perplexity": 2, "temperature": 4},
     "transformer": {"positions": 2, "training": 2, "attention": 8},
     "vae": {"elbo": 2, "reconstructions_and_samples": 32, "interpolation": 32, "iwae": 1},
+    "diffusion": {"schedules": 1, "forward": 6, "loss": 1, "reverse": 6, "trajectories": 1, "ddim": 2},
 }
 
 
