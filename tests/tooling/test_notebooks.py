@@ -170,6 +170,12 @@ def test_the_starter_ships_the_lab_checks_and_pinned_lab_packages():
 
 # --- the shape of every week's lab ----------------------------------------------------------------
 
+def test_every_week_has_a_lab_notebook():
+    missing = [w for w in REPO.week_names() if w not in LAB_WEEKS]
+    assert not missing, f"no solutions/<week>/{notebooks.LAB_NOTEBOOK} for {missing}"
+    assert all(notebooks.lab_tests_dir(REPO, w).is_dir() for w in LAB_WEEKS)
+
+
 @pytest.mark.parametrize("week", LAB_WEEKS)
 def test_the_solution_notebook_is_committed_without_outputs(week):
     nb = nbformat.read(REPO.solution(week) / notebooks.LAB_NOTEBOOK, as_version=4)

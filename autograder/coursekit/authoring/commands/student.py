@@ -170,21 +170,13 @@ def contents(repo: Repo, week: WeekConfig) -> dict[str, bytes]:
     files["requirements.txt"] = requirements(repo).encode()
     if LAB_NOTEBOOK in files:
         files.update(files_under(lab_tests_dir(repo, week.name), LAB_TESTS))
-        files["requirements-lab.txt"] = lab_requirements(repo).encode()
+        files["requirements-lab.txt"] = requirements(repo, LAB_REQUIREMENTS).encode()
     files["Makefile"] = STUDENT_MAKEFILE.format(index=TORCH_INDEX).encode()
     files["conftest.py"] = CONFTEST.encode()
     files["pytest.ini"] = PYTEST_INI.encode()
     files[".gitignore"] = GITIGNORE.encode()
     files[".github/workflows/classroom.yml"] = classroom_workflow(week).encode()
     return dict(sorted(files.items()))
-
-
-def lab_requirements(repo: Repo) -> str:
-    """The lab's packages, pinned as in pyproject.toml."""
-    import tomllib
-    deps = tomllib.loads((repo.root / "pyproject.toml").read_text())["project"]["dependencies"]
-    pins = {d.split("==")[0]: d for d in deps}
-    return "".join(pins[name] + "\n" for name in LAB_REQUIREMENTS)
 
 
 def validate(files: dict[str, bytes], repo: Repo, week: WeekConfig) -> list[str]:
