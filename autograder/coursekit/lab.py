@@ -151,6 +151,19 @@ def _blocks(cell) -> list[tuple[str, object]]:
     return blocks
 
 
+def _reflow(markdown: str) -> list[str]:
+    """Markdown's soft-wrapped lines joined into paragraphs; headings, list items and blank lines
+    keep their own lines."""
+    out: list[str] = []
+    for line in markdown.splitlines():
+        starts_block = not line.strip() or re.match(r"^\s*(#|[-*+] |\d+[.)] |\|)", line)
+        if out and out[-1] and not starts_block and not re.match(r"^\s*(#|\|)", out[-1]):
+            out[-1] = f"{out[-1]} {line.strip()}"
+        else:
+            out.append(line.rstrip())
+    return out
+
+
 def _plain_pdf(notebook: Path, dest: Path) -> None:
     """The question cells drawn page by page with matplotlib: text wrapped, code in a fixed-width
     font, figures scaled to the page width. Deterministic (no dates in the file)."""
@@ -190,7 +203,8 @@ def _plain_pdf(notebook: Path, dest: Path) -> None:
                 y -= height + _LINE
                 continue
             family = "monospace" if kind == "code" else "sans-serif"
-            for paragraph in str(content).splitlines() or [""]:
+            lines = str(content).splitlines() if kind == "code" else _reflow(str(content))
+            for paragraph in lines or [""]:
                 for line in textwrap.wrap(paragraph, _WRAP, replace_whitespace=False) or [""]:
                     if y - _LINE < _MARGIN:
                         new_page()

@@ -128,3 +128,9 @@ def test_the_command_line_writes_the_pdf(tmp_path):
     assert done.returncode == 0, done.stderr
     assert f"wrote {tmp_path / 'lab.pdf'} with the plain route" in done.stdout
     assert _pages((tmp_path / "lab.pdf").read_bytes()) == 1
+
+
+def test_the_plain_route_reflows_markdown_paragraphs():
+    text = "A paragraph written\nover two lines.\n\n- a list item\n- another\n### A heading\nNext paragraph."
+    assert lab._reflow(text) == ["A paragraph written over two lines.", "", "- a list item", "- another",
+                                 "### A heading", "Next paragraph."]
