@@ -5,6 +5,7 @@ its written answers is produced. The README's figures are the reference lab's, f
 
 from __future__ import annotations
 
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import matplotlib.image as mpimg
@@ -49,7 +50,8 @@ def runs(request, tmp_path_factory):
 def test_the_reference_runs_headless_within_the_budget(runs):
     config, reference, _ = runs
     assert reference.errors == [], reference.errors
-    assert reference.cpu_seconds is not None and reference.cpu_seconds > 0  # measured on Linux (CI)
+    if sys.platform.startswith("linux"):  # /proc gives the kernel's CPU time (elsewhere: wall time)
+        assert reference.cpu_seconds is not None and reference.cpu_seconds > 0
     assert reference.charged_seconds <= config.budget.grade_seconds
     assert reference_problems(reference, config.budget.grade_seconds) == []
 
