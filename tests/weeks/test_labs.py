@@ -36,15 +36,29 @@ EXPECTED_FIGURES = {
 }
 
 
-@pytest.fixture(scope="module", params=LAB_WEEKS)
-def runs(request, tmp_path_factory):
-    """The reference and the stencil run side by side (two kernels), the reference exported."""
-    config = load_week(REPO, request.param)
-    base = tmp_path_factory.mktemp(f"lab-{config.name}")
+@pytest.fixture(scope="session")
+def all_runs(tmp_path_factory):
+    """Every week's reference (exported) and stencil run, two kernels at a time so both of CI's
+    cores stay busy; a run that raised is kept as its exception, for that week's tests to show."""
+    jobs = {}
     with ThreadPoolExecutor(2) as pool:
-        reference = pool.submit(lab_runner.run, REPO, config, "reference", base / "reference")
-        stencil = pool.submit(lab_runner.run, REPO, config, "stencil", base / "stencil", export=False)
-        return config, reference.result(), stencil.result()
+        for week in LAB_WEEKS:
+            config = load_week(REPO, week)
+            base = tmp_path_factory.mktemp(f"lab-{week}")
+            jobs[week] = (config,
+                          pool.submit(lab_runner.run, REPO, config, "reference", base / "reference"),
+                          pool.submit(lab_runner.run, REPO, config, "stencil", base / "stencil", export=False))
+        return {week: (config, reference.exception() or reference.result(), stencil.exception() or stencil.result())
+                for week, (config, reference, stencil) in jobs.items()}
+
+
+@pytest.fixture(params=LAB_WEEKS)
+def runs(request, all_runs):
+    config, reference, stencil = all_runs[request.param]
+    for run in (reference, stencil):
+        if isinstance(run, BaseException):
+            raise run
+    return config, reference, stencil
 
 
 def test_the_reference_runs_headless_within_the_budget(runs):
