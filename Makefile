@@ -18,7 +18,8 @@ SHARD ?=
 ARCHIVE ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test stencils verify grade grade-all gradebook bench autograder image student release clean
+.PHONY: help venv demo test stencils verify grade grade-all gradebook bench autograder image student release clean \
+	lab figures pdf-tools
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -44,7 +45,19 @@ venv: $(STAMP) ## create or update the virtual environment
 demo: $(STAMP) ## the main job, offline: release every week into dist/ and grade the examples the Gradescope way
 	$(COURSEKIT) demo
 
-test: $(STAMP) ## the project's whole test suite (what CI runs)
+# The lab notebooks' written answers become a PDF through otter export's LaTeX route (xelatex and
+# pandoc). As root, installed where apt-get can (Debian, about 100 MB download); elsewhere the export
+# falls back to a plainer PDF drawn by matplotlib (see coursekit/lab.py), so nothing fails for want of TeX.
+PDF_PACKAGES := texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc
+pdf-tools: ## install xelatex and pandoc for the lab PDFs (as root, with apt-get)
+	@if command -v xelatex >/dev/null && command -v pandoc >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing $(PDF_PACKAGES) (the lab notebooks' PDF export; once)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(PDF_PACKAGES)) >/dev/null 2>&1 \
+	    || echo "warning: could not install them; lab PDFs use the plain (matplotlib) route"; \
+	else echo "note: xelatex or pandoc is missing; lab PDFs use the plain (matplotlib) route (install $(PDF_PACKAGES) for otter's LaTeX route)"; fi
+
+test: $(STAMP) pdf-tools ## the project's whole test suite (what CI runs)
 	$(PY) -m pytest -q
 
 stencils: $(STAMP) ## regenerate stencils/ from solutions/
@@ -79,6 +92,13 @@ release: $(STAMP) ## verify + autograder + student, with a summary; refuses on a
 
 image: $(STAMP) ## build the CUDA-enabled grading image with Docker (HW=week, default perceptron)
 	$(COURSEKIT) image $(if $(HW),$(HW),perceptron)
+
+lab: $(STAMP) pdf-tools ## run a week's lab notebook headless into dist/lab/ (HW=week [STENCIL=1])
+	@test -n "$(HW)" || { echo "usage: make lab HW=<week> [STENCIL=1]"; exit 2; }
+	$(COURSEKIT) lab $(HW) $(if $(STENCIL),--stencil)
+
+figures: $(STAMP) ## regenerate the README's figures (docs/figures/) from the lab notebooks
+	$(COURSEKIT) figures
 
 bench: $(STAMP) ## grading time, peak memory and harness overhead per week; batch grading throughput
 	$(COURSEKIT) bench $(HW)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from coursekit.authoring import known_bad, markers, stencil, week_checks
+from coursekit.authoring import known_bad, markers, notebooks, stencil, week_checks
 from coursekit.authoring.commands.stencils import main as stencils_main
 from coursekit.config import Budget, Task, WeekConfig, load_week
 from coursekit.paths import Repo
@@ -138,11 +138,11 @@ def test_a_look_alike_in_a_notebook_cell_is_refused_with_the_cell():
               "source": _toy(begin="### Begin Solution")},
              {"cell_type": "markdown", "id": "c2", "metadata": {}, "source": "Intro\n### begin solution"}]
     notebook = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
-    with pytest.raises(stencil.MarkerError, match=r"^toy.ipynb\[cell 0\]:3: '### Begin Solution' looks like"):
-        stencil.strip_notebook(json.dumps(notebook), "toy.ipynb", WEEK, "toy.py")
+    with pytest.raises(stencil.MarkerError, match=r"^toy.ipynb\[cell 1\]:3: '### Begin Solution' looks like"):
+        notebooks.student_notebook(json.dumps(notebook), "toy.ipynb")
     cells[0]["source"] = _toy()
-    with pytest.raises(stencil.MarkerError, match=r"^toy.ipynb\[cell 1\]:2: a solution marker \(or a look-alike\)"):
-        stencil.strip_notebook(json.dumps(notebook), "toy.ipynb", WEEK, "toy.py")
+    with pytest.raises(stencil.MarkerError, match=r"^toy.ipynb\[cell 2\]:2: '### begin solution' looks like"):
+        notebooks.student_notebook(json.dumps(notebook), "toy.ipynb")
 
 
 def test_the_reference_as_submitted_refuses_a_look_alike():

@@ -11,6 +11,8 @@ command line and the Python API are the same functions; heavy imports happen ins
     coursekit student HW
     coursekit release HW
     coursekit bench [HW] [--batch N]
+    coursekit lab HW [--stencil]
+    coursekit figures
 """
 
 from __future__ import annotations
@@ -68,6 +70,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("week")
     p.add_argument("--torch", default="cuda", choices=["cuda", "cpu"], help="torch build in the image")
 
+    p = sub.add_parser("lab", help="run a week's lab notebook headless into dist/lab/<week>/")
+    p.add_argument("week")
+    p.add_argument("--stencil", action="store_true", help="run the student's notebook (default: the reference)")
+
+    sub.add_parser("figures", help="regenerate the README's figures (docs/figures/) from the labs")
+
     p = sub.add_parser("bench", help="measure grading time, memory and overhead, and batch grading")
     p.add_argument("week", nargs="?", default=None)
     p.add_argument("--batch", type=int, default=200, metavar="N",
@@ -114,6 +122,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "image":
             from .commands.image import main as run
             return run(week=args.week, torch_build=args.torch)
+        if args.command == "lab":
+            from .commands.lab import main as run
+            return run(week=args.week, stencil=args.stencil)
+        if args.command == "figures":
+            from .commands.lab import figures as run
+            return run()
         if args.command == "bench":
             from .commands.bench import main as run
             return run(week=args.week, batch=args.batch)

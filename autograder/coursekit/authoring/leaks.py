@@ -33,7 +33,7 @@ from pathlib import Path, PurePosixPath
 
 from ..config import WeekConfig
 from ..paths import Repo
-from . import markers, stencil
+from . import markers, notebooks, stencil
 from .stencil import IGNORED_NAMES, IGNORED_SUFFIXES
 
 MIN_LEAK_LINE = 24  # hidden-test lines shorter than this (``return w, b``) are too common to mean a leak
@@ -188,8 +188,8 @@ def common_lines(repo: Repo, week: WeekConfig) -> set[str]:
 def solution_lines(repo: Repo, week: WeekConfig) -> dict[str, str]:
     """Every comparable solution line of the week's reference, normalized, mapped to where it is
     (``solutions/<week>/file.py:29: 'the line'``). Left out: lines that also occur in given code
-    (the reference outside its solution code, and the week's drivers, which ship on purpose) and
-    course idiom (:func:`common_lines`)."""
+    (the reference outside its solution code, the week's drivers and the lab notebook's public cells,
+    which ship on purpose) and course idiom (:func:`common_lines`)."""
     solution = repo.solution(week.name)
     candidates: list[tuple[str, str]] = []
     given: set[str] = set()
@@ -208,11 +208,36 @@ def solution_lines(repo: Repo, week: WeekConfig) -> dict[str, str]:
             elif number not in skip and _comparable(normalized):
                 candidates.append((normalized, f"{shown}:{number}: {line.strip()[:80]!r}"))
     given |= common_lines(repo, week)
+    # The lab notebook's public cells are published on purpose, like the drivers: a lab that drives
+    # the student's building blocks in a loop of its own repeats lines of the reference's loop.
+    given |= {normalize(line) for line in notebooks.public_text(repo, week.name).split("\n")}
     found: dict[str, str] = {}
     for normalized, where in candidates:
         if normalized not in found and normalized not in given:
             found[normalized] = where
     return found
+
+
+def _public_lines(repo: Repo, week: WeekConfig) -> set[str]:
+    """Stripped lines students get anyway: the stencil, public tests, engine, the week's drivers and
+    the lab notebook's public material (:func:`notebooks.public_text`)."""
+    sources = [p for folder in (repo.stencil(week.name), repo.public_tests(week.name), repo.autograder / "coursekit")
+               if folder.is_dir() for p in sorted(folder.rglob("*.py"))]
+    if repo.drivers(week.name).is_file():
+        sources.append(repo.drivers(week.name))
+    text = "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in sources)
+    return {line.strip() for line in (text + "\n" + notebooks.public_text(repo, week.name)).splitlines()}
+
+
+def _notebook_solution_hits(name: str, data: bytes, secrets: Secrets) -> list[str]:
+    """A shipped notebook's cells that repeat a solution line of the reference's Python files."""
+    try:
+        cells = notebooks.cell_sources(data)
+    except (UnicodeDecodeError, ValueError):
+        return []  # notebooks.scan reports it
+    hits = [f"{name}[cell {index + 1}]:{n}: repeats the reference solution, {where}"
+            for index, (_, source) in enumerate(cells) for n, where in _solution_hits("\n".join(source), secrets, 0)]
+    return hits[:MAX_HITS_PER_FILE]
 
 
 def collect(repo: Repo, week: WeekConfig, hidden_tests: bool) -> Secrets:
@@ -231,15 +256,14 @@ def collect(repo: Repo, week: WeekConfig, hidden_tests: bool) -> Secrets:
                 except markers.MarkerError:
                     continue  # reported in problems
                 secrets.digests[_digest(stripped.encode())] = f"a copy of the reference {path.name}"
+            elif path.suffix == ".ipynb":
+                for line in _distinctive("\n".join(notebooks.private_lines(data, str(path))), _public_lines(repo, week)):
+                    secrets.lines.setdefault(line, f"a line of the reference notebook's answers ({path.name})")
         secrets.solution = solution_lines(repo, week)
     if hidden_tests:
         # The week's drivers ship to students on purpose: a line they share with a hidden test is
         # public (but a line of the reference in them is still a leak, found above).
-        sources = [p for folder in (repo.stencil(week.name), repo.public_tests(week.name), repo.autograder / "coursekit")
-                   if folder.is_dir() for p in sorted(folder.rglob("*.py"))]
-        if repo.drivers(week.name).is_file():
-            sources.append(repo.drivers(week.name))
-        public = {line.strip() for p in sources for line in p.read_text(encoding="utf-8", errors="replace").splitlines()}
+        public = _public_lines(repo, week)
         for folder, what in ((repo.hidden_tests(week.name), "hidden test"), (repo.known_bad(week.name), "known-bad")):
             if not folder.is_dir():
                 continue
@@ -285,6 +309,10 @@ def scan(files: dict[str, bytes], secrets: Secrets, litter: bool = False, grader
         what = secrets.digests.get(_digest(data))
         if what:
             problems.append(f"{name}: {what}")
+            continue
+        if name.endswith(".ipynb"):  # JSON: its cells are scanned, not its raw lines
+            problems.extend(notebooks.scan(name, data, secrets.lines))
+            problems.extend(_notebook_solution_hits(name, data, secrets))
             continue
         try:
             text = data.decode("utf-8")

@@ -20,8 +20,9 @@ marker but is not exactly one (:mod:`.markers`: ``### Begin Solution``, ``# BEGI
 ``### BEGIN SOLN``...), or a function a task lists that holds no region fails with ``file:line``:
 each would otherwise ship solution code in the stencil.
 nbgrader's own ``ClearSolutions`` cannot do that (it matches substrings, ignores a stray END and has
-one fixed stub per language), so Python files are stripped here; notebooks reuse the same stripping
-per code cell and nbgrader's ``ClearOutput`` preprocessor for their outputs.
+one fixed stub per language), so Python files are stripped here. Notebooks (the weekly lab) are
+validated with the same marker rules and then stripped by nbgrader's own preprocessors, in
+:mod:`coursekit.authoring.notebooks`.
 
 Generation is deterministic: the output depends only on the input files and the config.
 """
@@ -197,22 +198,6 @@ def strip_source(source: str, filename: str, week: WeekConfig, student_file: str
     return text
 
 
-def strip_notebook(raw: str, filename: str, week: WeekConfig, student_file: str) -> str:
-    """A notebook's stencil: every code cell stripped as Python, outputs cleared by nbgrader."""
-    import nbformat  # heavy: only notebooks need it
-    from nbgrader.preprocessors import ClearOutput
-
-    nb = nbformat.reads(raw, as_version=4)
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type == "code":
-            cell.source = strip_source(cell.source, f"{filename}[cell {index}]", week, student_file)
-        elif mentioned := markers.lines_mentioning(cell.source):
-            raise MarkerError(f"{filename}[cell {index}]:{mentioned[0]}: a solution marker (or a look-alike) in a "
-                              f"{cell.cell_type} cell; only code cells may hold solution regions")
-    nb, _ = ClearOutput().preprocess(nb, {})
-    return nbformat.writes(nb) + "\n"
-
-
 def is_ignored(path: Path) -> bool:
     return any(part in IGNORED_NAMES for part in path.parts) or path.suffix in IGNORED_SUFFIXES
 
@@ -232,8 +217,8 @@ def generate(solution_dir: Path, week: WeekConfig) -> dict[str, bytes]:
             text = strip_source(path.read_text(encoding="utf-8"), shown, week, rel.as_posix())
             files[rel.as_posix()] = text.encode("utf-8")
         elif path.suffix == ".ipynb":
-            files[rel.as_posix()] = strip_notebook(path.read_text(encoding="utf-8"), shown, week,
-                                                   rel.as_posix()).encode("utf-8")
+            from .notebooks import student_notebook  # nbgrader: only weeks with a notebook
+            files[rel.as_posix()] = student_notebook(path.read_text(encoding="utf-8"), shown).encode("utf-8")
         else:
             files[rel.as_posix()] = path.read_bytes()
     missing = [f for f in week.student_files if f not in files]

@@ -63,12 +63,13 @@ def files_under(folder: Path, prefix: str) -> dict[str, bytes]:
     return out
 
 
-def requirements(repo: Repo) -> str:
-    """Pinned runtime requirements, read from pyproject.toml so the two cannot disagree."""
+def requirements(repo: Repo, names: tuple[str, ...] = RUNTIME_REQUIREMENTS) -> str:
+    """Pinned requirements (by default the grader's runtime), read from pyproject.toml so the two
+    cannot disagree."""
     import tomllib
     deps = tomllib.loads((repo.root / "pyproject.toml").read_text())["project"]["dependencies"]
     pins = {d.split("==")[0]: d for d in deps}
-    return "".join(pins[name] + "\n" for name in RUNTIME_REQUIREMENTS)
+    return "".join(pins[name] + "\n" for name in names)
 
 
 def engine_files(prefix: str) -> dict[str, bytes]:

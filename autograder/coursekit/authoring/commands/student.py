@@ -8,8 +8,11 @@ do); the public splits of the bundled data with their checksums
 requirements; a student ``Makefile`` (install, test, ``TASK=n``, submit, help); a ``conftest.py``
 that stops pytest with one line saying what to run when the Python running it lacks a package the
 tests need; and ``.github/workflows/classroom.yml`` in GitHub Classroom's format, whose points per
-task are the public tests' points. Every file is scanned first (:mod:`coursekit.authoring.leaks`,
-with every week's hidden-test and known-bad files); any leak refuses the build and nothing is written.
+task are the public tests' points. A week with a lab notebook also ships ``lab.ipynb`` (generated
+with the stencil), its public otter checks in ``lab_tests/`` and the lab's pinned packages in
+``requirements-lab.txt`` (``make lab``, ``make pdf``). Every file is scanned first
+(:mod:`coursekit.authoring.leaks`, with every week's hidden-test and known-bad files); any leak
+refuses the build and nothing is written.
 
 An existing ``dist/student/x/`` is replaced only when it is an unchanged earlier build (one commit,
 a clean tree); otherwise the command refuses, so a TA's work there is never lost.
@@ -26,10 +29,13 @@ from pathlib import Path, PurePosixPath
 from ...config import WeekConfig, load_week
 from ...paths import Repo
 from .. import leaks, starter_data, starter_readme, week_checks
+from ..notebooks import LAB_NOTEBOOK, LAB_TESTS, lab_tests_dir
 from .autograder import engine_files, files_under, requirements
 
 COMMIT_MESSAGE = "Starter code for week {week}: {title}"
 TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
+#: What the lab notebook needs beyond the graders' packages (pinned as in pyproject.toml).
+LAB_REQUIREMENTS = ("matplotlib", "tqdm", "otter-grader", "jupyterlab")
 
 STUDENT_MAKEFILE = """\
 # Your starter repository's commands (`make help` lists them). Needs Python 3.11+ with venv, and make.
@@ -41,7 +47,7 @@ PY := $(VENV)/bin/python
 TASK ?=
 
 .DEFAULT_GOAL := test
-.PHONY: help install test submit
+.PHONY: help install test submit lab pdf
 
 help: ## list the commands
 \t@awk 'BEGIN {{FS = ":.*## "}} /^[a-z]+:.*## / {{printf "  make %-8s %s\\n", $$1, $$2}}' $(MAKEFILE_LIST)
@@ -61,6 +67,16 @@ test: $(VENV)/.installed ## run the public tests (one task: make test TASK=3)
 
 submit: $(VENV)/.installed ## check your files and build submission.zip for Gradescope
 \t$(PY) -m coursekit.submit
+
+$(VENV)/.lab-installed: $(VENV)/.installed requirements-lab.txt
+\t$(PY) -m pip install --quiet -r requirements-lab.txt $(PIP_EXTRA)
+\t@touch $@
+
+lab: $(VENV)/.lab-installed ## open the lab notebook in JupyterLab (installs Jupyter on first use)
+\t$(PY) -m jupyter lab lab.ipynb
+
+pdf: $(VENV)/.lab-installed ## lab.pdf, the lab's written answers for Gradescope (save the notebook first)
+\t$(PY) -m coursekit.lab pdf lab.ipynb
 """
 
 CONFTEST = '''\
@@ -131,6 +147,9 @@ __pycache__/
 .pytest_cache/
 submission.zip
 .DS_Store
+.ipynb_checkpoints/
+.OTTER_LOG
+lab.pdf
 """
 
 
@@ -253,6 +272,9 @@ def contents(repo: Repo, week: WeekConfig) -> dict[str, bytes]:
         files["drivers.py"] = repo.drivers(week.name).read_bytes()
     pinned = requirements(repo)
     files["requirements.txt"] = pinned.encode()
+    if LAB_NOTEBOOK in files:
+        files.update(files_under(lab_tests_dir(repo, week.name), LAB_TESTS))
+        files["requirements-lab.txt"] = requirements(repo, LAB_REQUIREMENTS).encode()
     files["Makefile"] = STUDENT_MAKEFILE.format(index=TORCH_INDEX).encode()
     files["conftest.py"] = CONFTEST.format(needed=needed_packages(files, pinned)).encode()
     files["pytest.ini"] = PYTEST_INI.encode()
