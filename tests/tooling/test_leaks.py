@@ -5,13 +5,14 @@ into a handout or a public test, and no false positive on any real week's starte
 
 from __future__ import annotations
 
+import json
 import shutil
 import textwrap
 import time
 
 import pytest
 
-from coursekit.authoring import leaks
+from coursekit.authoring import leaks, notebooks
 from coursekit.authoring.commands import autograder, student
 from coursekit.config import load_week
 from coursekit.paths import Repo
@@ -174,3 +175,36 @@ def test_no_false_positive_on_any_week_and_the_scans_are_fast():
         assert student.validate(student.contents(REPO, config), REPO, config) == [], name
         autograder.scan(autograder.contents(REPO, config), REPO, config)
     assert time.perf_counter() - started < 30  # about 3 s on a busy 2-core machine
+
+
+@pytest.fixture
+def leaky_lab(tmp_path) -> Repo:
+    """A copy of the repository whose perceptron lab has a public cell (no solution markers, so it
+    ships as it is) that steps through the data the way the reference's train_perceptron does."""
+    for folder in ("assignments/perceptron", "solutions/perceptron", "stencils/perceptron",
+                   "autograder/perceptron", "autograder/coursekit", "datasets", "gradescope"):
+        shutil.copytree(REPO.root / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__", "build"))
+    shutil.copy(REPO.root / "pyproject.toml", tmp_path)
+    replay = ("def replay(X, y, seed=0):\n    rng = np.random.default_rng(seed)\n    w, b = np.zeros(X.shape[1]), 0.0\n"
+              "    for i in rng.permutation(len(X)):\n        if y[i] * (np.dot(w, X[i]) + b) <= 0:\n"
+              "            w, b = perceptron_update(w, b, X[i], y[i], lr)\n    return w, b\n")
+    for folder in ("solutions", "stencils"):  # the stencil as `make stencils` writes it from the reference
+        path = tmp_path / folder / WEEK / notebooks.LAB_NOTEBOOK
+        nb = json.loads(path.read_text())
+        nb["cells"].insert(3, {"cell_type": "code", "execution_count": None, "id": "replay", "metadata": {},
+                               "outputs": [], "source": replay})
+        path.write_text(json.dumps(nb, indent=1))
+    return Repo(tmp_path)
+
+
+def test_a_lab_cell_that_repeats_the_reference_solution_is_refused(leaky_lab, capsys):
+    """The lab's public cells ship to students: a line of a graded task's solution in one gives
+    that task away, whatever else the lab does with it."""
+    assert student.main(week=WEEK, repo=leaky_lab) == 1
+    out = capsys.readouterr().out
+    reference = "solutions/perceptron/perceptron.py"
+    assert (f"{notebooks.LAB_NOTEBOOK}[cell 4]:5: repeats the reference solution, {reference}:87: "
+            "'if y[i] * (np.dot(w, X[i]) + b) <= 0:'") in out, out
+    assert (f"{notebooks.LAB_NOTEBOOK}[cell 4]:6: repeats the reference solution, {reference}:88: "
+            "'w, b = perceptron_update(w, b, X[i], y[i], lr)'") in out, out
+    assert not (leaky_lab.dist / "student" / WEEK).exists()

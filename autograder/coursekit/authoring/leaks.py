@@ -188,8 +188,9 @@ def common_lines(repo: Repo, week: WeekConfig) -> set[str]:
 def solution_lines(repo: Repo, week: WeekConfig) -> dict[str, str]:
     """Every comparable solution line of the week's reference, normalized, mapped to where it is
     (``solutions/<week>/file.py:29: 'the line'``). Left out: lines that also occur in given code
-    (the reference outside its solution code, the week's drivers and the lab notebook's public cells,
-    which ship on purpose) and course idiom (:func:`common_lines`)."""
+    (the reference outside its solution code and the week's drivers, which ship on purpose) and course
+    idiom (:func:`common_lines`). The lab notebook is not given code: a public cell that repeats a
+    solution line hands students part of a graded task, so the starter scan refuses it."""
     solution = repo.solution(week.name)
     candidates: list[tuple[str, str]] = []
     given: set[str] = set()
@@ -208,9 +209,6 @@ def solution_lines(repo: Repo, week: WeekConfig) -> dict[str, str]:
             elif number not in skip and _comparable(normalized):
                 candidates.append((normalized, f"{shown}:{number}: {line.strip()[:80]!r}"))
     given |= common_lines(repo, week)
-    # The lab notebook's public cells are published on purpose, like the drivers: a lab that drives
-    # the student's building blocks in a loop of its own repeats lines of the reference's loop.
-    given |= {normalize(line) for line in notebooks.public_text(repo, week.name).split("\n")}
     found: dict[str, str] = {}
     for normalized, where in candidates:
         if normalized not in found and normalized not in given:
