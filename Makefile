@@ -9,6 +9,8 @@ PY := $(VENV)/bin/python
 COURSEKIT := $(PY) -m coursekit
 STAMP := $(VENV)/.installed
 HW ?=
+# pytest workers for make test: most tests wait on one grading at a time, so two fill two cores.
+TEST_WORKERS ?= 2
 SUBMISSION ?=
 SUBMISSIONS ?=
 RESULTS ?=
@@ -58,7 +60,7 @@ pdf-tools: ## install xelatex and pandoc for the lab PDFs (as root, with apt-get
 	else echo "note: xelatex or pandoc is missing; lab PDFs use the plain (matplotlib) route (install $(PDF_PACKAGES) for otter's LaTeX route)"; fi
 
 test: $(STAMP) pdf-tools ## the project's whole test suite (what CI runs)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS)
 
 stencils: $(STAMP) ## regenerate stencils/ from solutions/
 	$(COURSEKIT) stencils
