@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import shutil
 import textwrap
-import time
 
 import pytest
 
@@ -166,15 +165,13 @@ def test_short_and_idiomatic_lines_are_not_solution_lines():
     assert leaks.normalize("s = '#not a comment'  # a comment") == "s='#notacomment'"
 
 
-def test_no_false_positive_on_any_week_and_the_scans_are_fast():
+def test_no_false_positive_on_any_week():
     """The real starters and zips of every week pass both scans (what `make student` and `make
-    autograder` run), all seven weeks in a few seconds."""
-    started = time.perf_counter()
+    autograder` run). How long the scans take is for `make bench` to say, not a timed test."""
     for name in REPO.week_names():
         config = load_week(REPO, name)
         assert student.validate(student.contents(REPO, config), REPO, config) == [], name
-        autograder.scan(autograder.contents(REPO, config), REPO, config)
-    assert time.perf_counter() - started < 30  # about 3 s on a busy 2-core machine
+        autograder.scan(autograder.contents(REPO, config), REPO, config)  # raises LeakError on a leak
 
 
 @pytest.fixture
