@@ -242,6 +242,7 @@ def collect(repo: Repo, week: WeekConfig, hidden_tests: bool) -> Secrets:
     """The reference (files, its marker problems, and its solution lines); with ``hidden_tests``,
     also the hidden graders and known-bad specs (files, and lines absent from public material)."""
     secrets = Secrets()
+    public = _public_lines(repo, week)  # read once: it generates the student lab notebook
     solution = repo.solution(week.name)
     if solution.is_dir():
         secrets.problems = stencil.check(solution, week)
@@ -255,13 +256,12 @@ def collect(repo: Repo, week: WeekConfig, hidden_tests: bool) -> Secrets:
                     continue  # reported in problems
                 secrets.digests[_digest(stripped.encode())] = f"a copy of the reference {path.name}"
             elif path.suffix == ".ipynb":
-                for line in _distinctive("\n".join(notebooks.private_lines(data, str(path))), _public_lines(repo, week)):
+                for line in _distinctive("\n".join(notebooks.private_lines(data, str(path))), public):
                     secrets.lines.setdefault(line, f"a line of the reference notebook's answers ({path.name})")
         secrets.solution = solution_lines(repo, week)
     if hidden_tests:
         # The week's drivers ship to students on purpose: a line they share with a hidden test is
         # public (but a line of the reference in them is still a leak, found above).
-        public = _public_lines(repo, week)
         for folder, what in ((repo.hidden_tests(week.name), "hidden test"), (repo.known_bad(week.name), "known-bad")):
             if not folder.is_dir():
                 continue
