@@ -13,11 +13,12 @@ torch_build="${COURSEKIT_TORCH:-cpu}"
 torch_index_cpu="https://download.pytorch.org/whl/cpu"
 torch_index_cuda="https://download.pytorch.org/whl/cu128"
 
-# tomllib needs Python 3.11; Ubuntu 22.04's python3 is 3.10, so install 3.11 beside it.
-if ! command -v python3.11 >/dev/null 2>&1; then
+# tomllib needs Python 3.11; Ubuntu 22.04's python3 is 3.10, so install 3.11 beside it. libseccomp
+# is what the worker's syscall filter is made with (grading refuses to start without it).
+if ! command -v python3.11 >/dev/null 2>&1 || ! ldconfig -p | grep -q 'libseccomp\.so\.2'; then
   apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-    python3.11 python3.11-venv procps
+    python3.11 python3.11-venv procps libseccomp2
 fi
 
 python3.11 -m venv "$venv"

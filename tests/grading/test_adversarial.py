@@ -3,7 +3,9 @@ point. Every attack must leave a valid results.json, the honest score, and no se
 source, hidden inputs, expected values) in any field a student can see.
 
 Attacks that need the privilege drop (reading grader files, touching results) are checked as root,
-which is how CI and Gradescope run.
+which is how CI and Gradescope run. As root, every test runs in both isolation modes (the
+``isolation_mode`` fixture): under bubblewrap's namespaces, and as the worker user alone, as
+Gradescope's containers grade.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from textwrap import dedent
 import pytest
 
 from coursekit.grading import results as results_mod
+from coursekit.grading.isolation import NAMESPACES, WORKER_USER
 from toyweek import (FULL_MARKS, GOOD, HIDDEN_INPUTS, SECRET_EXPECTED, SECRET_SOURCE_TOKEN, grade,
-                     make_root, scores, student_visible_text)
+                     grade_checkout, make_root, private_copy, scores, student_visible_text)
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("isolation_mode")]
 as_root = pytest.mark.skipif(os.geteuid() != 0, reason="the privilege drop is exercised only as root")
 
 GOOD_VECTOR = "\ndef vector():\n    import numpy as np\n    return np.array([1.0, 2.0, 3.0])\n"
@@ -503,6 +506,92 @@ def test_files_ipc_and_setuid_helpers_do_not_outlive_the_run(tmp_path):
     assert user not in ipcs
 
 
+#: A worker that keeps what it was sent in a kernel key open to everyone (before: it outlived the
+#: run, and the next run's worker, another user, read it from /proc/keys).
+STORE_IN_A_KEY = dedent("""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    SYS_ADD_KEY, SYS_KEYCTL, KEY_SPEC_USER_KEYRING, KEYCTL_SETPERM = 248, 250, -4, 5
+    def add(a, b):
+        data = str(a).encode()
+        key = libc.syscall(SYS_ADD_KEY, b"user", b"coursekit-left-behind", data, len(data),
+                           KEY_SPEC_USER_KEYRING)
+        if key > 0:
+            libc.syscall(SYS_KEYCTL, KEYCTL_SETPERM, key, 0x3f3f3f3f)
+        return a + b
+""") + GOOD_VECTOR
+
+#: The next run's worker: it shows, in a visible test's feedback, every key it can find.
+READ_THE_KEYS = dedent("""
+    def add(a, b):
+        try:
+            with open("/proc/keys") as f:
+                keys = f.read()
+        except OSError as e:
+            keys = type(e).__name__
+        raise ValueError("keys: " + keys)
+""") + GOOD_VECTOR
+
+
+@as_root
+def test_a_kernel_key_made_in_one_run_is_never_read_in_the_next(tmp_path):
+    first = run(tmp_path / "first", STORE_IN_A_KEY, FULL_MARKS)
+    assert first["extra_data"]["syscall_filter"].startswith("seccomp")
+    with open("/proc/keys") as f:  # root sees a key opened to everyone: none is left
+        assert "coursekit-left-behind" not in f.read()
+    second, _ = grade(make_root(tmp_path / "second", READ_THE_KEYS))
+    text = student_visible_text(second)
+    assert "keys: " in text and "coursekit-left-behind" not in text
+    assert str(HIDDEN_INPUTS[0]) not in text
+
+
+@pytest.mark.parametrize("call", [
+    "os.unshare(os.CLONE_NEWUSER)" if hasattr(os, "unshare") else "ctypes.CDLL(None, use_errno=True).unshare(0x10000000) == 0 or 1/0",
+    "socket.socket(socket.AF_INET, socket.SOCK_STREAM)",
+    "ctypes.CDLL(None, use_errno=True).ptrace(16, os.getppid(), 0, 0) == 0 or 1/0",
+    "os.setpriority(os.PRIO_PROCESS, 0, 19)",
+    "ctypes.CDLL(None, use_errno=True).syscall(425, 8, 0) < 0 and 1/0",  # io_uring_setup
+], ids=["unshare", "socket", "ptrace", "nice", "io_uring"])
+def test_the_syscall_filter_refuses_what_could_outlive_or_reach_past_the_run(tmp_path, call):
+    """Each call fails inside the worker (a visible test says so); add() is honest otherwise."""
+    source = dedent(f"""
+    import ctypes, os, socket
+    def add(a, b):
+        try:
+            {call}
+        except (OSError, ZeroDivisionError):
+            return a + b
+        return -1  # the call went through
+    """) + GOOD_VECTOR
+    run(tmp_path, source, FULL_MARKS)
+
+
+@as_root
+def test_a_low_priority_loop_with_spinning_helpers_is_the_students_timeout(tmp_path):
+    """A call that lowers its priority (where it still can), starts helpers that spin, and loops:
+    the time its own processes took is its own, so the call times out (the student's fault), where
+    before it was called a busy machine (a grader error, "staff will regrade")."""
+    source = dedent("""
+    import os, subprocess, sys
+    def add(a, b):
+        if a != 2:
+            return a + b
+        try:
+            os.nice(19)
+        except OSError:
+            pass
+        for _ in range(2 * (os.cpu_count() or 1)):
+            subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        while True:
+            pass
+    """) + GOOD_VECTOR
+    results = run(tmp_path, source, FULL_MARKS - 1)
+    public = [t for t in results["tests"] if t["extra_data"]["public"] and "add" in t["name"]][0]
+    assert public["score"] == 0 and not public["extra_data"]["grader_error"], public
+    assert "did not finish" in public["output"]
+
+
 # --- local grading never exposes the checkout --------------------------------------------------
 
 READ_THE_CHECKOUT = """
@@ -521,18 +610,14 @@ def predict(w, b, X):
 
 
 @as_root
-def test_local_grading_hides_the_checkout_from_student_code(tmp_path):
+def test_local_grading_hides_the_checkout_from_student_code(tmp_path, isolation_mode, checkout_copy):
     """Under `make grade`, student code looks for the reference, the hidden graders, a built zip
-    and earlier results in the checkout, and prints what it found in a visible test's output."""
-    from coursekit.authoring.commands.grade import grade
-    from coursekit.config import load_week
-    from coursekit.grading.isolation import namespaces_available
+    and earlier results in the checkout, and prints what it found in a visible test's output.
+    With namespaces the checkout is hidden; as the worker user it must be private, and is, in a
+    copy made as a TA would (``chmod 700`` on its secret folders)."""
     from coursekit.paths import Repo
 
-    if not namespaces_available():
-        pytest.skip("bubblewrap cannot make namespaces here; the refusal is tested instead")
-    repo = Repo.here()
-    week = load_week(repo, "perceptron")
+    repo = Repo.here() if isolation_mode == "namespaces" else private_copy(checkout_copy)
     (repo.dist / "results").mkdir(parents=True, exist_ok=True)
     planted = repo.dist / "results" / "earlier-run.json"
     planted.write_text('{"secret": "EARLIER-RESULTS-TOKEN"}')
@@ -542,28 +627,63 @@ def test_local_grading_hides_the_checkout_from_student_code(tmp_path):
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "perceptron.py").write_text(READ_THE_CHECKOUT.format(paths=paths))
     try:
-        results = grade(repo, week, tmp_path / "sub", tmp_path / "r.json", quiet=True)
+        results, _ = grade_checkout(repo, "perceptron", tmp_path / "sub", tmp_path / "r.json")
     finally:
         planted.unlink()
     text = student_visible_text(results)
-    assert "FileNotFoundError" in text  # the code ran, and found nothing
+    assert "FileNotFoundError" in text or "PermissionError" in text  # the code ran, and found nothing
     for secret in ("BEGIN SOLUTION", "def test_", "EARLIER-RESULTS-TOKEN", "ref: refs/heads"):
         assert secret not in text
-    assert results["extra_data"]["isolation"].startswith("namespaces")
+    assert results["extra_data"]["isolation"] == {"namespaces": NAMESPACES, "worker user": WORKER_USER}[isolation_mode]
 
 
 @as_root
-def test_local_grading_as_root_refuses_when_the_checkout_cannot_be_hidden(tmp_path, monkeypatch):
-    from coursekit.authoring.commands.grade import GradingRefused, exposed_secrets, grade
+def test_local_grading_as_root_refuses_when_the_checkout_cannot_be_hidden(tmp_path, isolation_mode, checkout_copy):
+    from coursekit.authoring.commands.grade import GradingRefused, grade
     from coursekit.config import load_week
-    from coursekit.paths import Repo
 
-    repo = Repo.here()
-    if not exposed_secrets(repo):
-        pytest.skip("this checkout is already private to root")
-    monkeypatch.setenv("COURSEKIT_NAMESPACES", "0")
-    with pytest.raises(GradingRefused, match="apt-get install bubblewrap"):
+    if isolation_mode != "worker user":
+        pytest.skip("with namespaces the checkout is hidden (the test above)")
+    repo = private_copy(checkout_copy)
+    (repo.root / "solutions").chmod(0o755)  # a TA forgot one folder
+    with pytest.raises(GradingRefused, match="apt-get install bubblewrap") as refused:
         grade(repo, load_week(repo, "perceptron"), repo.solution("perceptron"), tmp_path / "r.json")
+    assert str(repo.root / "solutions") in str(refused.value)
+    assert str(repo.root / "autograder") not in str(refused.value)  # private, so not named
+
+
+@as_root
+def test_a_checkout_kept_private_as_the_refusal_says_grades_the_reference_in_full(isolation_mode, checkout_copy):
+    """Gradescope's mode run locally: as root without bubblewrap, after `chmod 700` on exactly the
+    folders the refusal names, `make grade` grades the reference in full (before: 0, every test a
+    grader error, because every file of the checkout was taken for a grader file)."""
+    from coursekit.config import load_week
+
+    if isolation_mode != "worker user":
+        pytest.skip("the mode without namespaces")
+    repo = private_copy(checkout_copy)
+    results, done = grade_checkout(repo, "perceptron", repo.solution("perceptron"), checkout_copy / "r.json")
+    assert done.returncode == 0, done.stdout
+    assert results["score"] == load_week(repo, "perceptron").total_points, results.get("output")
+    assert results["extra_data"]["isolation"] == WORKER_USER
+    assert results["extra_data"]["syscall_filter"].startswith("seccomp")
+
+
+@as_root
+def test_a_grading_that_cannot_start_says_why_once_at_the_top_and_the_command_fails(isolation_mode, checkout_copy):
+    """A secret folder left searchable (`chmod 711`: not listable, but its files open by name) passes
+    the command's check and fails the worker's preflight: the reason is the results' first line and
+    said once, every test is a grader error at 0, and `make grade` exits non-zero saying why."""
+    if isolation_mode != "worker user":
+        pytest.skip("the mode without namespaces")
+    repo = private_copy(checkout_copy)
+    (repo.root / "solutions").chmod(0o711)
+    results, done = grade_checkout(repo, "perceptron", repo.solution("perceptron"), checkout_copy / "r.json")
+    first = results["output"].splitlines()[0]
+    assert first.startswith("The autograder could not start") and "solutions" in first
+    assert results["output"].count("could not start") == 1
+    assert results["score"] == 0 and all(t["extra_data"].get("grader_error") for t in results["tests"])
+    assert done.returncode == 1 and "grading could not start" in done.stdout
 
 
 def test_a_lone_surrogate_in_a_message_still_gives_a_valid_results_file(tmp_path):

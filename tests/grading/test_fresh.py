@@ -19,9 +19,17 @@ SOURCE = dedent("""
 
     SEEN = []
     NOTE = "/tmp/coursekit-fresh-test-note"
+    # Also in its own scratch folder (its working folder), where a later worker of the same user
+    # could look it up: every sandbox's scratch folders lie side by side in the temporary folder.
+    SCRATCH_NOTES = "/tmp/coursekit-sandbox-*/student-*/scratch-note"
 
     def remember(x):
         SEEN.append(x)
+        try:
+            with open("scratch-note", "a") as f:
+                f.write(f"{x}\\n")
+        except OSError:
+            pass
         try:  # under namespaces /tmp is the worker's own and not writable: nothing is left there
             with open(NOTE, "a") as f:
                 f.write(f"{x}\\n")
@@ -30,11 +38,16 @@ SOURCE = dedent("""
         return len(SEEN)
 
     def recall():
-        try:
-            with open(NOTE) as f:
-                noted = f.read().split()
-        except OSError:
-            noted = []
+        import glob
+        noted = []
+        for path in [NOTE, *sorted(glob.glob(SCRATCH_NOTES))]:
+            if os.path.realpath(path) == os.path.realpath("scratch-note"):
+                continue  # its own
+            try:
+                with open(path) as f:
+                    noted += f.read().split()
+            except OSError:
+                pass
         return {"seen": list(SEEN), "noted": noted}
 """)
 

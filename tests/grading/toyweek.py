@@ -136,3 +136,47 @@ def student_visible_text(results: dict) -> str:
         parts += [t.get("name", ""), t.get("output", ""), " ".join(t.get("tags", []))]
     parts += [json.dumps(results.get("leaderboard", []))]
     return "\n".join(parts)
+
+
+# --- a course checkout as a TA keeps it ---------------------------------------------------------
+
+def private_copy(dest: Path) -> "Repo":
+    """A copy of this checkout's tracked files at ``dest`` (a world-searchable folder), kept as a TA
+    grading as root without bubblewrap must keep it: the secret folders
+    (``isolation.CHECKOUT_SECRETS``) private, the rest readable by everyone."""
+    import shutil
+
+    from coursekit.grading.isolation import CHECKOUT_SECRETS
+    from coursekit.paths import Repo
+
+    source = Repo.here().root
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=source, capture_output=True, check=True).stdout
+    for name in filter(None, listed.decode().split("\0")):
+        if (source / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source / name, dest / name)
+    (dest / ".git").mkdir(exist_ok=True)
+    (dest / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (dest / "dist").mkdir(exist_ok=True)
+    for path in [dest, *dest.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    for name in CHECKOUT_SECRETS:
+        (dest / name).chmod(0o700)
+    return Repo(dest)
+
+
+def coursekit_command(repo: "Repo", *args: str) -> subprocess.CompletedProcess:
+    """``python -m coursekit ARGS`` run by a TA in ``repo``, with that checkout's own engine (as
+    root: then the checkout whose secrets must stay private is that one alone)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COURSEKIT_ROOT"))}
+    env["PYTHONPATH"] = str(repo.root / "autograder")
+    return subprocess.run([sys.executable, "-m", "coursekit", *args], cwd=repo.root, env=env,
+                          capture_output=True, text=True, timeout=900)
+
+
+def grade_checkout(repo: "Repo", week: str, submission: Path, results: Path) -> tuple[dict, subprocess.CompletedProcess]:
+    """``make grade HW=week SUBMISSION=submission`` run by a TA in ``repo``; the results document and
+    the finished command (output, exit code)."""
+    done = coursekit_command(repo, "grade", week, str(submission), "--results", str(results))
+    assert results.exists(), done.stdout + done.stderr
+    return json.loads(results.read_text()), done

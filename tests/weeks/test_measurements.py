@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from coursekit.authoring import known_bad
-from coursekit.authoring.commands.grade import grade
 from coursekit.config import load_week
 from coursekit.paths import Repo
 
@@ -98,7 +97,10 @@ def conv2d_forward(x, w, b, stride=1, pad=0):
         if _os.fork() == 0:
             _serve(a_r, b_w)
         _os.set_blocking(b_r, False)
-        _os.nice(19)
+        try:  # refused by the worker's syscall filter: the cheat goes on without it
+            _os.nice(19)
+        except OSError:
+            pass
         _channel.extend([a_w, b_r])
     data = _pickle.dumps((x, w, b, stride, pad))
     _os.write(_channel[0], len(data).to_bytes(8, "little") + data)
@@ -144,8 +146,8 @@ def _submission(tmp_path: Path, week: str, edits: dict[str, str], bad: known_bad
     return folder
 
 
-def _score(tmp_path: Path, week: str, folder: Path) -> dict:
-    return grade(REPO, load_week(REPO, week), folder, tmp_path / "results.json", quiet=True)
+def _score(grade_week, tmp_path: Path, week: str, folder: Path) -> dict:
+    return grade_week(week, folder, tmp_path / "results.json")
 
 
 def _failed(results: dict) -> set[str]:
@@ -154,15 +156,15 @@ def _failed(results: dict) -> set[str]:
 
 @pytest.mark.parametrize("cheat", [CACHED, CLOCKS, NICE_HELPERS],
                          ids=["results cached by input", "clocks stopped", "helpers and a low priority"])
-def test_a_slow_convolution_cannot_fake_its_speed(tmp_path, cheat):
-    results = _score(tmp_path, "cnn", _submission(tmp_path, "cnn", {"conv.py": cheat}, FOUR_LOOPS))
+def test_a_slow_convolution_cannot_fake_its_speed(tmp_path, cheat, grade_week):
+    results = _score(grade_week, tmp_path, "cnn", _submission(tmp_path, "cnn", {"conv.py": cheat}, FOUR_LOOPS))
     assert _failed(results) == {"test_cnn.py::test_conv_forward_speed",
                                 "test_hidden_cnn_speed.py::test_conv_forward_speed"}
     assert results["score"] == pytest.approx(load_week(REPO, "cnn").total_points - FOUR_LOOPS.lost)
 
 
-def test_parameters_left_out_of_the_count_still_count(tmp_path):
-    results = _score(tmp_path, "cnn", _submission(tmp_path, "cnn", {"cnn.py": HIDDEN_PARAMETERS}))
+def test_parameters_left_out_of_the_count_still_count(tmp_path, grade_week):
+    results = _score(grade_week, tmp_path, "cnn", _submission(tmp_path, "cnn", {"cnn.py": HIDDEN_PARAMETERS}))
     assert _failed(results) == {"test_cnn.py::test_model_parameter_budget",
                                 "test_hidden_cnn_model.py::test_model_parameter_budget"}
     budget = [t for t in results["tests"] if t["extra_data"]["id"] == "test_hidden_cnn_model.py::test_model_parameter_budget"][0]
@@ -378,33 +380,33 @@ def _named(results: dict, name: str) -> dict:
 
 
 @pytest.mark.parametrize("cheat", ["memorized", "remembered look-ahead"])
-def test_a_language_model_cannot_fake_its_held_out_perplexity(tmp_path, cheat):
+def test_a_language_model_cannot_fake_its_held_out_perplexity(tmp_path, cheat, grade_week):
     """A model too briefly trained to reach the target, with a cheat that would lower its perplexity
     on the text it is fed, scores what the honest model underneath scores (before: full marks)."""
     appended = _memorized_play() if cheat == "memorized" else REMEMBERED_LOOK_AHEAD
-    results = _score(tmp_path, "rnn", _submission(tmp_path, "rnn", {"char_lm.py": appended}, FEW_STEPS))
+    results = _score(grade_week, tmp_path, "rnn", _submission(tmp_path, "rnn", {"char_lm.py": appended}, FEW_STEPS))
     target = _named(results, "test_trained_lm_reaches_the_target")
     assert target["score"] == 0 and "held-out perplexity" in target["output"]
     assert results["score"] == pytest.approx(load_week(REPO, "rnn").total_points - FEW_STEPS.lost)
 
 
-def test_a_look_ahead_model_fails_the_perplexity_tests(tmp_path):
+def test_a_look_ahead_model_fails_the_perplexity_tests(tmp_path, grade_week):
     """The reference made to look one token ahead loses every perplexity point, and the feedback
     says why."""
-    results = _score(tmp_path, "rnn", _submission(tmp_path, "rnn", {"char_lm.py": LOOK_AHEAD}))
+    results = _score(grade_week, tmp_path, "rnn", _submission(tmp_path, "rnn", {"char_lm.py": LOOK_AHEAD}))
     for name in ("test_trained_lm_reaches_the_target", "test_trained_lm_learns", "test_trained_lm_stays_causal"):
         test = _named(results, name)
         assert test["score"] == 0 and "depend on later tokens" in test["output"], test
 
 
 @pytest.mark.parametrize("cheat", ["adaptive", "adaptive on large batches"])
-def test_a_language_model_that_learns_from_the_scored_text_loses_its_perplexity_points(tmp_path, cheat):
+def test_a_language_model_that_learns_from_the_scored_text_loses_its_perplexity_points(tmp_path, cheat, grade_week):
     """A model too briefly trained to reach the target, which learns from the held-out text as it is
     fed (before: full marks), loses the perplexity points: rebuilt from its weights in a new worker
     it gives other logits for the same segments, even when it can tell that check from the
     evaluation, and the feedback says why without the text."""
     appended = ADAPTIVE if cheat == "adaptive" else ADAPTIVE_ON_LARGE_BATCHES
-    results = _score(tmp_path, "rnn", _submission(tmp_path, "rnn", {"char_lm.py": appended}, FEW_STEPS))
+    results = _score(grade_week, tmp_path, "rnn", _submission(tmp_path, "rnn", {"char_lm.py": appended}, FEW_STEPS))
     lost = 0.0
     for name in ("test_trained_lm_reaches_the_target", "test_trained_lm_learns"):
         test = _named(results, name)

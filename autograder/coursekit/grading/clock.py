@@ -85,35 +85,57 @@ def _thread_waited(path: str) -> float | None:
         return None
 
 
+#: Wall seconds into a call after which the CPU of the worker user's processes is watched too.
+WATCH_AFTER = 0.5
+
+
 class ChargedClock:
     """Seconds a call may be charged to the student since it started: wall time minus the worker's
-    run-queue wait. Where ``schedstat`` is unreadable it is plain wall time. With ``uid`` (a timed
-    call), ``spent`` also measures the CPU of all that user's processes."""
+    run-queue wait (plain wall time where ``schedstat`` is unreadable).
 
-    def __init__(self, pid: int, uid: int | None = None):
+    With ``uid`` (the worker user), time the user's own processes caused is the student's too: a
+    call that lasts past :data:`WATCH_AFTER` is also charged, from then on, the CPU every process of
+    the user used, so a worker that lowers its priority and keeps the CPUs busy with helpers (its
+    run-queue wait then grows with its own load) times out instead of passing for a busy machine.
+    With ``measure`` (a timed call) that CPU is counted from the start, and ``spent`` reports it."""
+
+    def __init__(self, pid: int, uid: int | None = None, measure: bool = False):
         self.path = f"/proc/{pid}/schedstat"
         self.own_path = f"/proc/{os.getpid()}/task/{threading.get_native_id()}/schedstat"
         self.uid = uid
-        self.usage0 = user_cpu_usage(uid) if uid is not None else {}
+        self.measure = measure and uid is not None
+        self.usage0 = user_cpu_usage(uid) if self.measure else None
+        self.charged0 = 0.0  # what was charged when usage0 was taken
         self.start = time.monotonic()
         self.waited0 = _thread_waited(self.path)
         self.own_waited0 = _thread_waited(self.own_path)
 
-    def charged(self) -> float:
-        """Wall seconds since the start minus the worker's run-queue wait: what a limit counts."""
+    def _unwaited(self) -> float:
         wall = time.monotonic() - self.start
         now = _thread_waited(self.path)
         if now is None or self.waited0 is None:
             return wall
         return max(wall - (now - self.waited0), 0.0)
 
+    def charged(self) -> float:
+        """Wall seconds since the start minus the worker's run-queue wait, or, when more, what the
+        worker user's processes used (see the class): what a limit counts."""
+        charged = self._unwaited()
+        if self.uid is None:
+            return charged
+        if self.usage0 is None:
+            if time.monotonic() - self.start >= WATCH_AFTER:
+                self.usage0, self.charged0 = user_cpu_usage(self.uid), charged
+            return charged
+        return max(charged, self.charged0 + cpu_used_between(self.usage0, user_cpu_usage(self.uid)))
+
     def spent(self) -> float:
         """What a timed call costs, read once the reply has begun: the CPU all the worker user's
         processes used meanwhile, or the charged time less the grader's own run-queue wait when
         that is more (the worker's main thread blocked on work that left no CPU behind)."""
-        if self.uid is None:
-            return self.charged()
-        charged = self.charged()
+        if not self.measure:
+            return self._unwaited()
+        charged = self._unwaited()
         own_now = _thread_waited(self.own_path)
         if own_now is not None and self.own_waited0 is not None:
             charged = max(charged - (own_now - self.own_waited0), 0.0)

@@ -52,6 +52,9 @@ def connect(state: Any, week: Any):
         pytest.fail("no submission: pass --submission <folder with the student's files>", pytrace=False)
     if state.submission_error is not None:  # found once; every later test fails at once with it
         pytest.fail(state.submission_error, pytrace=False)
+    if state.setup_error is not None:  # the sandbox cannot start here: said once, never retried
+        from .users import SandboxError
+        raise SandboxError(state.setup_error)
     try:
         found = locate(state.submission_dir, week.student_files)
     except SubmissionError as e:
@@ -74,19 +77,26 @@ def connect(state: Any, week: Any):
     connections: dict[str, Connection] = {}
     if state.mode == "worker":
         from .sandbox import SandboxSettings, WorkerChannel
+        from .users import SandboxError
         groups = worker_groups(week, files, kinds)
         for group in groups:
             # The other groups' modules are not in this worker: importing one gives a stand-in whose
             # use fails the task, as the forbidden module it might re-export would.
             apart = [[Path(n).stem, list(group), f"{', '.join(group)} runs apart from {n}, which may use "
                       "what it may not", "module"] for other in groups if other is not group for n in other]
-            channel = WorkerChannel(SandboxSettings(
-                student_files={n: files[n] for n in group}, forbidden=forbidden + apart,
-                memory_mb=week.budget.memory_mb, cpu_seconds=int(max(week.budget.grade_seconds * 4, 120)),
-                secret_paths=env_paths(SECRET_PATHS_ENV), hidden_paths=env_paths(HIDE_PATHS_ENV),
-                worker_user=state.worker_user, drivers=drivers.read_bytes() if drivers is not None else None,
-                # Importing a file may take as long as one call; its failure is recorded once.
-                import_seconds=week.budget.call_timeout_seconds))
+            try:
+                channel = WorkerChannel(SandboxSettings(
+                    student_files={n: files[n] for n in group}, forbidden=forbidden + apart,
+                    memory_mb=week.budget.memory_mb, cpu_seconds=int(max(week.budget.grade_seconds * 4, 120)),
+                    secret_paths=env_paths(SECRET_PATHS_ENV), hidden_paths=env_paths(HIDE_PATHS_ENV),
+                    worker_user=state.worker_user, drivers=drivers.read_bytes() if drivers is not None else None,
+                    # Importing a file may take as long as one call; its failure is recorded once.
+                    import_seconds=week.budget.call_timeout_seconds))
+            except SandboxError as e:
+                state.setup_error = str(e)
+                state.notes.insert(0, f"The autograder could not start, so nothing was graded (not your "
+                                      f"fault; your course staff has been notified): {e}")
+                raise
             state.channels.append(channel)
             conn = Connection(channel, week.budget.call_timeout_seconds,
                               [m for n in group for m in missing[n]])

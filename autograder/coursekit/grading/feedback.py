@@ -64,6 +64,10 @@ def _describe(excinfo: Any, public: bool, week: Any, sources: dict[str, bytes]) 
                     "discarded.")
             return (f"{text}\n{clean(exc.detail, 300)}" if public else text), False
         return f"Your code could not finish: {exc.detail}.", False
+    from .users import SandboxError
+    if isinstance(exc, SandboxError):  # the grading machine's set-up, said once at the top
+        return ("The autograder could not start its sandbox, so this test did not run; this is not "
+                "your fault, and your course staff will look into it."), True
     if isinstance(exc, Failed):
         return str(exc.msg if hasattr(exc, "msg") else exc)[:2000], False
     if isinstance(exc, Skipped):

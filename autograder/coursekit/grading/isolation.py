@@ -29,6 +29,25 @@ WORKER_USER = "the worker user"
 SESSION = "a separate process session (not root: no user separation)"
 #: Set to 0 to grade without namespaces even where bubblewrap works.
 ENV_SWITCH = "COURSEKIT_NAMESPACES"
+#: What of a course checkout is secret (the one rule, used by ``make grade``'s refusal and the
+#: worker's preflight alike): the reference solutions, the graders with their goldens and held-out
+#: data, build outputs (zips, results), and the history, which holds all of them. The rest (the
+#: handouts, public tests, stencils, public data, the Makefile) is what students get anyway.
+CHECKOUT_SECRETS = ("solutions", "autograder", "dist", ".git")
+
+
+def is_checkout(folder: Path) -> bool:
+    """Whether ``folder`` is a course checkout (it has ``assignments/`` and ``autograder/``)."""
+    return (Path(folder) / "assignments").is_dir() and (Path(folder) / "autograder").is_dir()
+
+
+def secret_parts(path: Path) -> list[Path]:
+    """What of ``path`` the worker must not read: a checkout's :data:`CHECKOUT_SECRETS` that exist,
+    or anything else (an export, an archive, an output folder) whole."""
+    path = Path(path)
+    if path.is_dir() and is_checkout(path):
+        return [path / name for name in CHECKOUT_SECRETS if (path / name).exists()]
+    return [path]
 
 
 def namespaces_available() -> bool:
@@ -70,6 +89,10 @@ def wrap(command: list[str], *, uid: int, gid: int, writable: list[Path], readab
             "--tmpfs", "/tmp", "--tmpfs", "/var/tmp"]
     private = [Path("/tmp"), Path("/var/tmp")]
     for folder in sorted({Path(h).resolve() for h in hidden if Path(h).exists()}):
+        if not folder.is_dir():  # a file (an archive): an empty one in its place
+            if not _under(folder, private):  # (in /tmp it is gone already)
+                args += ["--ro-bind", "/dev/null", str(folder)]
+            continue
         args += ["--tmpfs", str(folder)]
         private.append(folder)
     made: set[Path] = set()

@@ -68,6 +68,7 @@ class GradingState:
     started: float = field(default_factory=time.monotonic)
     notes: list[str] = field(default_factory=list)  # the results' top-level output, one per line
     submission_error: str | None = None  # why the submission cannot be graded, once found
+    setup_error: str | None = None  # why the sandbox cannot start here (the grading machine's fault)
 
     @classmethod
     def from_config(cls, config: Any) -> "GradingState":

@@ -241,6 +241,12 @@ def _extra_data(state: Any) -> dict:
     data["isolation"] = getattr(channels[0], "isolation", "none: the student's code ran in this process") \
         if channels else "no student code ran"
     data["workers"] = len(channels)
+    filters = sorted({c.worker_status.get("syscall_filter") or "none"
+                      for c in channels if getattr(c, "worker_status", None)})
+    if filters:
+        data["syscall_filter"] = filters if len(filters) > 1 else filters[0]
+    if getattr(state, "setup_error", None):
+        data["setup_error"] = state.setup_error
     failures = [f for c in channels for f in getattr(c, "failures", [])]
     if failures:
         data["worker_failures"] = failures

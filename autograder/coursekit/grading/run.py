@@ -110,9 +110,7 @@ def grade(root: Path, deadline: float = DEFAULT_DEADLINE, log=print) -> dict:
         # Whatever the run left (the grader was killed, a student's daemon): only this run's.
         swept = {}
         if held is not None:
-            swept["processes"] = users.end_processes(lambda: users.processes_of(held.uid))
-            swept["files"] = users.remove_files_of(held.uid)
-            swept["ipc"] = users.remove_ipc_of(held.uid)
+            swept = users.clear_user(held.uid)
         users.end_processes(lambda: users.descendants_of(os.getpid()))
     data = final_results(layout, how, deadline)
     data.setdefault("extra_data", {})["grading_run"] = {

@@ -68,6 +68,18 @@ class SandboxSettings:
         return [Path(f).stem for f in self.student_files]
 
 
+def _status(header: dict, buffers: list[bytes]) -> dict:
+    """The worker's answer to ``ping`` as plain strings (it is the student's process talking, so
+    only what fits is kept, for the TA's record)."""
+    try:
+        value = protocol.decode_value(header.get("value"), buffers, lambda h: None)
+    except Exception:
+        return {}
+    if not isinstance(value, dict):
+        return {}
+    return {str(k)[:40]: (v[:300] if isinstance(v, str) else None) for k, v in list(value.items())[:4]}
+
+
 class WorkerChannel:
     """A channel to a sandboxed worker, restarted on demand after a failure."""
 
@@ -86,13 +98,15 @@ class WorkerChannel:
         self.worker_pid: int | None = None
         self.failed_starts = 0
         self.measure_next = False
-        self.base = Path(tempfile.mkdtemp(prefix="coursekit-sandbox-"))
+        self.base = Path(tempfile.mkdtemp(prefix=users.SANDBOX_PREFIX))
         self.base.chmod(0o755)
         self.runtime = runtime_copy(self.base / "runtime", settings.drivers)
         self.proc: subprocess.Popen | None = None
         self.generation = 0
         self.failures: list[str] = []
         self.import_failures: dict[str, ImportFailure] = {}  # by module: recorded once, never retried
+        #: What the last worker said of its set-up when it started (its syscall filter).
+        self.worker_status: dict = {}
         self._known_children = {p for p, _, ppid, _, _ in users.processes() if ppid == os.getpid()}
         self.preflight()
 
@@ -138,20 +152,27 @@ class WorkerChannel:
         return command, {"user": self.user.pw_uid, "group": self.user.pw_gid, "extra_groups": []}
 
     def preflight(self) -> None:
-        """Check up front that the worker can start, import numpy, and cannot read grader files."""
+        """Check up front that the worker can start, install its syscall filter, import numpy, and
+        cannot read what is secret: the grader's files, and (without namespaces, which hide them
+        whole) the secret parts of the folders it must not see (``isolation.secret_parts``)."""
         if not self.root_mode:
             return
         check = (
             "import json, os, sys\n"
-            "out = {'numpy': True, 'readable': []}\n"
+            f"sys.path.insert(0, {str(self.runtime)!r})\n"
+            "from coursekit.worker.main import install_filter\n"
+            "out = install_filter()\n"
+            "out.update({'numpy': True, 'readable': []})\n"
             "try:\n    import numpy\nexcept Exception as e:\n    out['numpy'] = repr(e)\n"
             "for p in sys.argv[1:]:\n"
             "    try:\n        open(p, 'rb').close()\n"
             "        out['readable'].append(p)\n"
             "    except OSError:\n        pass\n"
             "print(json.dumps(out))\n")
-        paths = [p for folder in (*self.settings.secret_paths, *self.settings.hidden_paths)
-                 for p in isolation.probe_files(Path(folder))]
+        secret = [*self.settings.secret_paths,
+                  *(self.settings.hidden_paths if self.isolation == isolation.NAMESPACES else
+                    [part for folder in self.settings.hidden_paths for part in isolation.secret_parts(folder)])]
+        paths = [p for folder in secret for p in isolation.probe_files(Path(folder))]
         command, options = self._launch([self.settings.python, "-I", "-c", check, *map(str, paths)],
                                         writable=[], readable=[self.base])
         try:
@@ -162,15 +183,19 @@ class WorkerChannel:
         if done.returncode != 0:
             raise SandboxError(self._cannot_start(done.stderr.strip()[-500:]))
         result = json.loads(done.stdout)
+        if result["syscall_filter"] is None:
+            raise SandboxError(f"the worker cannot install its syscall filter ({result['syscall_filter_error']}). "
+                               "Install libseccomp (apt-get install libseccomp2) and the Python "
+                               "environment's requirements (pyseccomp), then grade again.")
         if result["numpy"] is not True:
             raise SandboxError(f"the worker user {self.user.pw_name!r} cannot import numpy with "
                                f"{self.settings.python}: {result['numpy']}. Make the Python "
                                "environment world-readable (a virtual environment built from the "
                                "system python3, outside any private home folder).")
         if result["readable"]:
-            raise SandboxError(f"the worker user {self.user.pw_name!r} can read grader files: "
-                               f"{', '.join(result['readable'])}. Make them private (chmod 700 on "
-                               "the folder) or install bubblewrap (apt-get install bubblewrap), "
+            raise SandboxError(f"the worker user {self.user.pw_name!r} can read what it must not: "
+                               f"{', '.join(result['readable'])}. Make the folders that hold them "
+                               "private (chmod 700) or install bubblewrap (apt-get install bubblewrap), "
                                "which hides them, before grading as root.")
 
     def _cannot_start(self, detail: str) -> str:
@@ -199,6 +224,7 @@ class WorkerChannel:
                     "modules": self.settings.modules, "limits": self._limits(),
                     "forbidden": self.settings.forbidden,
                     "broken": {m: f.summary() for m, f in self.import_failures.items()},
+                    "syscall_filter": "required" if self.root_mode else "optional",
                     "drivers_file": (str(self.runtime / WEEK_DRIVERS_NAME)
                                      if self.settings.drivers is not None else None)}
         try:
@@ -222,7 +248,8 @@ class WorkerChannel:
         deadline = time.monotonic() + STARTUP_SECONDS
         try:
             protocol.write_frame(self.req_w, protocol.pack_frame({"op": "ping", "id": 0}, []), deadline)
-            self.reader.read(deadline)
+            header, buffers = self.reader.read(deadline)
+            self.worker_status = _status(header, buffers)
         except protocol.ProtocolError as e:
             self._fail(f"did not start: {e}")
             self.failed_starts += 1
@@ -299,11 +326,11 @@ class WorkerChannel:
     def _exchange(self, message: dict, buffers: list[bytes], timeout: float | None) -> tuple[dict, list[bytes]]:
         """One request and its reply, within ``timeout`` seconds charged to the student."""
         limit = timeout if timeout is not None else 3600.0
-        # A timed call (Submission.timed) also counts the CPU of every process of the worker user;
-        # scanning them costs a little, so only then.
-        measured = self.user.pw_uid if self.user is not None and self.measure_next else None
-        self.measure_next = False
-        clock = ChargedClock(self.worker_pid or self.proc.pid, measured)
+        # A timed call (Submission.timed) counts the CPU of every process of the worker user from
+        # its start; any other call, only once it lasts (scanning them costs a little).
+        measure, self.measure_next = self.measure_next, False
+        clock = ChargedClock(self.worker_pid or self.proc.pid,
+                             self.user.pw_uid if self.user is not None else None, measure)
         self.last_charged = None
         try:
             protocol.write_frame(self.req_w, protocol.pack_frame(message, buffers), time.monotonic() + limit)
@@ -417,17 +444,16 @@ class WorkerChannel:
 
         Without namespaces a worker could hand a later one what it was sent through the user's
         files, IPC objects or a live process, so (as root) every process of the worker user is
-        ended and its files in the shared folders and IPC objects are removed first: every channel
-        of that user must be stopped before (``Submission.fresh`` does so), or its worker is found
-        dead at its next request. Not root, the workers are the grader's own user: nothing can be
-        cleared, and the grader says so in the results (``isolation``)."""
+        ended and every file it owns in the shared folders and in the scratch folders of this
+        machine's sandboxes (its earlier workers' copies, and whatever they wrote there) and its IPC
+        objects are removed first: every channel of that user must be stopped before
+        (``Submission.fresh`` does so), or its worker is found dead at its next request. Not root,
+        the workers are the grader's own user: nothing can be cleared, and the grader says so in
+        the results (``isolation``)."""
         if not self.workers_private:
             self._stop()
             if self.user is not None:
-                uid = self.user.pw_uid
-                users.end_processes(lambda: users.processes_of(uid))
-                users.remove_files_of(uid)
-                users.remove_ipc_of(uid)
+                users.clear_user(self.user.pw_uid)
         return WorkerChannel(self.settings)
 
     def close(self) -> None:

@@ -218,6 +218,9 @@ def descendants_of(pid: int) -> list[int]:
 
 # --- files and IPC objects --------------------------------------------------------------------
 
+#: The prefix of each worker channel's scratch folder in the temporary folder.
+SANDBOX_PREFIX = "coursekit-sandbox-"
+
 #: World-writable places a worker can leave files in for a later run to find.
 SHARED_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/dev/mqueue")
 
@@ -278,3 +281,67 @@ def remove_ipc_of(uid: int) -> int:
                 done = subprocess.run(["ipcrm", flag, ident], capture_output=True)
                 removed += done.returncode == 0
     return removed
+
+
+def keys_of(uid: int) -> int:
+    """How many kernel keys ``uid`` holds (``/proc/key-users``; 0 where it is unreadable). A user
+    that never touched a keyring has no line."""
+    try:
+        with open("/proc/key-users", encoding="ascii", errors="replace") as f:
+            for line in f:
+                owner, _, rest = line.partition(":")
+                if owner.strip() == str(uid):
+                    return int(rest.split()[1].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+#: Run as the worker user (keys can only be reached through their owner's keyrings): invalidate
+#: every key linked in its user and user-session keyrings, then empty them (``keyctl(2)``:
+#: KEYCTL_READ 11, KEYCTL_INVALIDATE 21, KEYCTL_CLEAR 7; KEY_SPEC_USER_KEYRING -4,
+#: KEY_SPEC_USER_SESSION_KEYRING -5). Invalidated keys are gone at once for everyone.
+_CLEAR_KEYS = """
+import ctypes, struct
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+SYS_KEYCTL = 250
+for ring in (-4, -5):
+    buf = ctypes.create_string_buffer(4 * 4096)
+    n = libc.syscall(SYS_KEYCTL, 11, ring, buf, len(buf))
+    for key in struct.unpack(f"{max(min(n, len(buf)), 0) // 4}i", buf.raw[:max(min(n, len(buf)), 0) // 4 * 4]):
+        libc.syscall(SYS_KEYCTL, 21, key)
+    libc.syscall(SYS_KEYCTL, 7, ring)
+"""
+
+
+def remove_keys_of(uid: int) -> int:
+    """Invalidate the kernel keys ``uid`` holds (a worker that ran without the syscall filter, on an
+    earlier version or another tool, could have left one open to everyone). Returns how many keys
+    it held before, keyrings included (0 when it never touched a keyring). Root only."""
+    held = keys_of(uid)
+    if held and is_root():
+        import sys
+
+        try:
+            subprocess.run([sys.executable, "-I", "-S", "-c", _CLEAR_KEYS], user=uid, group=pwd.getpwuid(uid).pw_gid,
+                           extra_groups=[], capture_output=True, timeout=30, cwd="/")
+        except (OSError, KeyError, subprocess.SubprocessError):
+            pass
+    return held
+
+
+def sandbox_folders() -> tuple[str, ...]:
+    """The scratch folders of every worker channel on this machine (``coursekit-sandbox-*``)."""
+    return tuple(str(p) for p in Path(tempfile.gettempdir()).glob(f"{SANDBOX_PREFIX}*") if p.is_dir())
+
+
+def clear_user(uid: int) -> dict[str, int]:
+    """End every process of the worker user ``uid`` and remove what it can leave behind: its files
+    in the shared folders and in every sandbox's scratch folders, and its IPC objects. Returns how
+    many of each; for kernel keys, which its syscall filter never lets it make, how many it held
+    (a count above 0 means a worker ran without the filter), all invalidated."""
+    return {"processes": end_processes(lambda: processes_of(uid)),
+            "files": remove_files_of(uid, SHARED_FOLDERS + sandbox_folders()),
+            "ipc": remove_ipc_of(uid),
+            "keys": remove_keys_of(uid)}

@@ -8,8 +8,11 @@ user when the grader is root, with one JSON argument::
                                  "broken": {module: why its import failed in an earlier worker},
                                  "drivers_file": path of the week's drivers or null}'
 
-Limits are applied before any student code is imported: hard and soft limits are set equal, so the
-student's code (not root) cannot raise them again.
+The syscall filter (:mod:`coursekit.worker.syscalls`) and the limits are applied before any
+student code is imported: the filter cannot be removed, and hard and soft limits are set equal, so
+the student's code (not root) cannot raise them again. With ``"syscall_filter": "required"`` (the
+grader runs as root) a worker that cannot install the filter exits at once, before it answers the
+grader's first message; otherwise it goes on and says so in its answer to ``ping``.
 """
 
 from __future__ import annotations
@@ -60,7 +63,24 @@ def apply_limits(limits: dict[str, int]) -> None:
     os.umask(0o077)
 
 
+#: Exit code of a worker that could not install a required syscall filter.
+NO_FILTER_EXIT = 71
+
+
+def install_filter() -> dict:
+    """Install the syscall filter; what happened, for the grader's record."""
+    from . import syscalls
+
+    try:
+        return {"syscall_filter": syscalls.install()}
+    except Exception as e:  # a missing libseccomp or binding, or a kernel that refuses it
+        return {"syscall_filter": None, "syscall_filter_error": f"{type(e).__name__}: {e}"[:300]}
+
+
 def serve(settings: dict) -> int:
+    status = install_filter()  # first: before anything else runs in this process
+    if status["syscall_filter"] is None and settings.get("syscall_filter") == "required":
+        return NO_FILTER_EXIT
     from .. import protocol
     from . import guard
     from .server import BrokenModules, Server
@@ -73,7 +93,7 @@ def serve(settings: dict) -> int:
     os.chdir(student_dir)
     drivers_file = settings.get("drivers_file")
     server = Server(student_dir, settings["modules"], Path(drivers_file) if drivers_file else None,
-                    broken=settings.get("broken"))
+                    broken=settings.get("broken"), status=status)
     sys.meta_path.insert(0, BrokenModules(server.broken))
     reader = protocol.FrameReader(in_fd)
     while True:

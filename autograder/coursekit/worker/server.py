@@ -9,7 +9,8 @@ Requests (header fields; arguments are protocol-encoded values):
 - ``{"op": "call_method", "handle": h, "name": "fit", "args": ..., "kwargs": ...}`` → result
 - ``{"op": "setattr", "handle": h, "name": ..., "value": ...}``
 - ``{"op": "driver", "name": "drivers.step_optimizer", "args": ..., "kwargs": ...}`` → result
-- ``{"op": "release", "handles": [..]}``, ``{"op": "ping"}``
+- ``{"op": "release", "handles": [..]}``
+- ``{"op": "ping"}`` → how the worker was set up (``{"syscall_filter": description or null}``)
 
 Replies: ``{"id": n, "ok": true, "value": ...}`` or ``{"id": n, "ok": false, "error": {"type",
 "message", "frames": [[file, line, function, source], ...], "in_driver", "driver", "attribute"}}``
@@ -40,12 +41,14 @@ class Server:
     """Holds the student's modules and the objects handed out as handles."""
 
     def __init__(self, student_dir: Path, module_names: list[str], drivers_file: Path | None = None,
-                 broken: dict[str, str] | None = None):
+                 broken: dict[str, str] | None = None, status: dict | None = None):
         self.student_dir = Path(student_dir)
         self.module_names = set(module_names)
         #: Student modules whose import failed in an earlier worker (the grader's record, by module:
         #: why): never imported again, by a request, a driver or another student module.
         self.broken = dict(broken or {})
+        #: How this worker was set up (its syscall filter), the answer to ``ping``.
+        self.status = dict(status or {})
         self.objects: dict[int, Any] = {}
         self.next_id = 1
         self.drivers, self.driver_files = load_drivers(drivers_file)
@@ -100,7 +103,7 @@ class Server:
             return protocol.decode_value(header.get(name, default), buffers, self.resolve)
 
         if op == "ping":
-            return "pong"
+            return self.status
         if op == "import":
             self.module(str(header.get("module")))
             return None

@@ -72,24 +72,35 @@ def run_autograder(layout: Layout, deadline: float | None = None,
 
 
 def grade(repo: Repo, week: WeekConfig, submission: Path, results: Path, quiet: bool = False,
-          archive: Path | None = None) -> dict:
+          archive: Path | None = None, hide: list[Path] = ()) -> dict:
     """Grade ``submission`` through ``run_autograder`` on the week's Gradescope tree (built from
-    the repository, or unpacked from ``archive``, a built zip); return the results document."""
+    the repository, or unpacked from ``archive``, a built zip); return the results document.
+    ``hide`` names more of what the TA handed over (a class's export, the archive, an output
+    folder) that the worker must not see, besides the checkouts."""
     import zipfile
 
-    refuse_if_exposed(repo)
+    hidden = [*checkouts(repo), *hide, *([archive] if archive is not None else [])]
+    refuse_if_exposed(repo, hidden)
+    if archive is not None:
+        with zipfile.ZipFile(archive) as z:
+            files = {name: z.read(name) for name in z.namelist() if not name.endswith("/")}
+    else:
+        files = contents(repo, week)
+    return grade_tree(files, week, submission, results, quiet=quiet, hide=hidden)
+
+
+def grade_tree(files: dict[str, bytes], week: WeekConfig, submission: Path, results: Path,
+               quiet: bool = False, hide: list[Path] = ()) -> dict:
+    """Grade ``submission`` exactly as Gradescope does: the autograder zip's ``files`` unpacked in
+    a private Gradescope tree, the upload beside them, the tree's own ``run_autograder``; ``hide``
+    is what the worker must not see besides (checked by its preflight). Returns the results."""
     base = Path(tempfile.mkdtemp(prefix="coursekit-grade-"))
     try:
         layout = Layout(base / "autograder")
-        if archive is not None:
-            with zipfile.ZipFile(archive) as z:
-                files = {name: z.read(name) for name in z.namelist() if not name.endswith("/")}
-        else:
-            files = contents(repo, week)
         write_tree(files, layout.source)
         stage_submission(Path(submission), layout.submission)
         layout.metadata.write_text(json.dumps(metadata(week)), encoding="utf-8")
-        done = run_autograder(layout, hide=checkouts(repo))
+        done = run_autograder(layout, hide=hide)
         if not quiet:
             print(done.stdout.strip().splitlines()[-1] if done.stdout.strip() else
                   f"run_autograder: exit status {done.returncode}")
@@ -110,48 +121,58 @@ class GradingRefused(RuntimeError):
 def checkouts(repo: Repo) -> list[Path]:
     """The course checkouts on this machine a submission must not see: this repository, and the one
     the installed engine comes from (they differ when a copy is graded)."""
+    from ...grading.isolation import is_checkout
+
     engine = Path(__file__).resolve().parents[4]
     found = [repo.root.resolve()]
-    if (engine / "assignments").is_dir() and engine not in found:
+    if is_checkout(engine) and engine not in found:
         found.append(engine)
     return found
 
 
-def exposed_secrets(repo: Repo) -> list[Path]:
-    """As root, the private folders of the checkouts that other users (the worker user) could read."""
+def exposed_secrets(repo: Repo, hide: list[Path] = ()) -> list[Path]:
+    """As root, what of the checkouts (their secret folders, ``isolation.CHECKOUT_SECRETS``) and of
+    ``hide`` other users (the worker user) could read. The worker's preflight checks the same
+    parts (``isolation.secret_parts``), so what passes here grades there."""
+    from ...grading.isolation import secret_parts
+
     if os.geteuid() != 0:
         return []
     found = []
-    for root in checkouts(repo):
-        for folder in (root / "solutions", root / "autograder", root / "dist", root / ".git"):
-            if folder.exists() and _world_readable(folder):
-                found.append(folder)
+    for path in dict.fromkeys([*checkouts(repo), *map(Path, hide)]):
+        for part in (secret_parts(path) if Path(path).exists() else []):
+            if part.exists() and _world_readable(part) and part not in found:
+                found.append(part)
     return found
 
 
 def _world_readable(folder: Path) -> bool:
-    """Every folder above is searchable by others, and this one readable."""
-    path = folder
+    """Every folder above is searchable by others, and this one (or this file) readable."""
+    path = Path(folder).resolve()
+    target = path
     while True:
         mode = path.stat().st_mode
-        if not mode & 0o001 or (path == folder and not mode & 0o004):
+        if path == target and not mode & 0o004:
+            return False
+        if path != target and not mode & 0o001:
             return False
         if path.parent == path:
             return True
         path = path.parent
 
 
-def refuse_if_exposed(repo: Repo) -> None:
-    """As root, grade only where student code cannot read the checkout: hidden by the worker's
-    namespaces (bubblewrap), or made private. Raise :class:`GradingRefused` otherwise."""
+def refuse_if_exposed(repo: Repo, hide: list[Path] = ()) -> None:
+    """As root, grade only where student code cannot read the checkout's secrets or what ``hide``
+    names: hidden by the worker's namespaces (bubblewrap), or made private. Raise
+    :class:`GradingRefused` otherwise."""
     from ...grading.isolation import namespaces_available
 
-    exposed = exposed_secrets(repo)
+    exposed = exposed_secrets(repo, hide)
     if exposed and not namespaces_available():
         raise GradingRefused(
             f"refusing to grade as root: student code could read {', '.join(map(str, exposed))}. "
-            "Install bubblewrap (`apt-get install bubblewrap`), which hides the checkout from the "
-            f"worker, or make those folders private (`chmod 700 {' '.join(map(str, exposed))}`).")
+            "Install bubblewrap (`apt-get install bubblewrap`), which hides them from the "
+            f"worker, or make them private (`chmod 700 {' '.join(map(str, exposed))}`).")
 
 
 def main(*, week: str, submission: str, results: str | None = None, repo: Repo | None = None) -> int:
@@ -173,4 +194,8 @@ def main(*, week: str, submission: str, results: str | None = None, repo: Repo |
     if data.get("output"):
         print(data["output"])
     print(f"results: {out}")
+    setup_error = data.get("extra_data", {}).get("setup_error")
+    if setup_error:
+        print(f"error: grading could not start here, so these scores mean nothing: {setup_error}")
+        return 1
     return 0

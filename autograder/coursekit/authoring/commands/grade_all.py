@@ -42,6 +42,7 @@ from ...config import WeekConfig, load_week
 from ...paths import Repo
 from .. import gradebook
 from ..submissions import ExportError, ShardError, Submission, discover, parse_shard, shard
+from ...grading.isolation import namespaces_available
 from .grade import GradingRefused, grade, refuse_if_exposed
 
 
@@ -95,7 +96,7 @@ def current_graders_hash(repo: Repo, week: WeekConfig, archive: Path | None = No
 # --- grading one, and many ------------------------------------------------------------------
 
 def grade_submission(repo: Repo, week: WeekConfig, graders: Graders, submission: Submission,
-                     key: dict) -> dict:
+                     key: dict, hide: list[Path] = ()) -> dict:
     """Grade one submission through ``commands.grade.grade`` on the batch's graders; its results
     with ``extra_data.batch`` added. Never raises for a submission's sake: when the batch itself
     cannot grade it, the results are a fallback that says why (and it is graded again next run)."""
@@ -108,7 +109,8 @@ def grade_submission(repo: Repo, week: WeekConfig, graders: Graders, submission:
             source = Path(tmp) / "empty"
             source.mkdir()
         try:
-            data = grade(repo, week, source, Path(tmp) / "results.json", quiet=True, archive=graders.archive)
+            data = grade(repo, week, source, Path(tmp) / "results.json", quiet=True, archive=graders.archive,
+                         hide=hide)
         except Exception as e:  # one submission's trouble must not end the class's grading
             error = f"{type(e).__name__}: {e}"
             data = fallback("This submission could not be graded by the course's batch grader; your "
@@ -162,10 +164,12 @@ class _Stop:
 
 
 def grade_all(repo: Repo, week: WeekConfig, submissions: list[Submission], results_dir: Path,
-              graders: Graders, jobs: int | None = None, progress: bool = True, echo=print) -> Outcome:
+              graders: Graders, jobs: int | None = None, progress: bool = True, echo=print,
+              hide: list[Path] = ()) -> Outcome:
     """Grade every submission that has no current, finished results in ``results_dir``, ``jobs``
-    at a time; write each one's results atomically as it finishes. See the module docstring for
-    interrupts. Returns what was graded and skipped."""
+    at a time; write each one's results atomically as it finishes. ``hide`` names what the TA
+    handed over (the export, an archive, the output folder), which no worker may see. See the
+    module docstring for interrupts. Returns what was graded and skipped."""
     from tqdm import tqdm
 
     from ...grading.results import write_atomic
@@ -197,7 +201,7 @@ def grade_all(repo: Repo, week: WeekConfig, submissions: list[Submission], resul
 
     with _Stop(write_lock, say) as stop:
         def work(sub: Submission, key: dict) -> tuple[dict, bool]:
-            data = grade_submission(repo, week, graders, sub, key)
+            data = grade_submission(repo, week, graders, sub, key, hide)
             if stop.event.is_set() and not gradebook.complete(data):
                 return data, False  # perhaps disturbed by the interrupt: graded again next time
             with write_lock:
@@ -242,8 +246,14 @@ def main(*, week: str, submissions: str, jobs: int | None = None, out: str | Non
         print(f"error: {archive} does not exist; ARCHIVE must be a built autograder zip")
         return 2
     out_dir = Path(out) if out else default_out(repo, week)
+    # A worker sees its own submission's copy and nothing else the TA handed over: the export with
+    # every other submission, the graders' archive, the results of the others.
+    if not out_dir.exists():
+        out_dir.mkdir(parents=True, mode=0o700)  # private from the start: other students' results
+    (out_dir / "results").mkdir(exist_ok=True, mode=0o700)
+    handed = [path.resolve(), out_dir.resolve(), *([Path(archive).resolve()] if archive else [])]
     try:
-        refuse_if_exposed(repo)
+        refuse_if_exposed(repo, handed)
         where = parse_shard(shard_spec)
     except (GradingRefused, ShardError) as e:
         print(f"error: {e}")
@@ -251,6 +261,13 @@ def main(*, week: str, submissions: str, jobs: int | None = None, out: str | Non
     if os.geteuid() != 0:
         print("warning: not running as root, so student code runs as you, without the worker user's "
               "separation (see the README's TA guide)")
+    elif (jobs or 0) != 1 and not namespaces_available():
+        # Two workers of different students alive at once without namespaces share /tmp: one could
+        # leave a file there that the other reads before its run's clean-up removes it.
+        print("note: grading one submission at a time: without bubblewrap's namespaces, two students' "
+              "workers running at once could pass each other files (apt-get install bubblewrap to grade "
+              "in parallel)")
+        jobs = 1
     with tempfile.TemporaryDirectory(prefix="coursekit-grade-all-") as work:
         try:
             everyone = discover(path, Path(work) / "export")
@@ -261,7 +278,8 @@ def main(*, week: str, submissions: str, jobs: int | None = None, out: str | Non
         label = f" (shard {where[0] + 1}/{where[1]}: {len(mine)} of {len(everyone)})" if where else ""
         print(f"grade-all {week}: {len(everyone)} submissions in {path}{label}; results in {out_dir / 'results'}")
         graders = prepare_graders(repo, config, Path(work), Path(archive) if archive else None)
-        outcome = grade_all(repo, config, mine, out_dir / "results", graders, jobs=jobs, progress=progress)
+        outcome = grade_all(repo, config, mine, out_dir / "results", graders, jobs=jobs, progress=progress,
+                            hide=handed)
         print(f"graded {len(outcome.graded)}, kept {len(outcome.skipped)} already graded"
               + (f"; the batch could not grade {len(outcome.failed)} ({', '.join(outcome.failed[:5])}"
                  f"{', …' if len(outcome.failed) > 5 else ''}): rerun to retry them" if outcome.failed else ""))
