@@ -13,7 +13,10 @@ grader writes every message's first words; a student's text can only follow them
 - *timeout*: a call that did not finish within its limit, a worker stopped for CPU time, or a
   whole grading stopped at its deadline;
 - *unreadable*: the declared files could not be read (missing, a broken zip, too large) or parsed;
-- *not graded*: no current results (a shard that has not finished, an interrupted run).
+- *not graded*: no current results (a shard that has not finished, an interrupted run);
+- *integrity*: a construct that only serves to evade the rules (``grading.integrity``: run-time
+  code, introspection, computed names on torch or numpy, torch internals, ``ctypes``, large
+  embedded data), with file and line, for a TA to read; it never changed the score.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ GRADER_ERROR = "grader error"
 TIMEOUT = "timeout"
 UNREADABLE = "unreadable"
 NOT_GRADED = "not graded"
-KINDS = (FORBIDDEN, GRADER_ERROR, TIMEOUT, UNREADABLE, NOT_GRADED)
+INTEGRITY = "integrity"
+KINDS = (FORBIDDEN, GRADER_ERROR, TIMEOUT, UNREADABLE, NOT_GRADED, INTEGRITY)
 
 #: Openings of a failed test's message, all written by the grader (connect.py, feedback.py,
 #: sandbox.py); what follows them may be the student's.
@@ -76,6 +80,10 @@ def flags(results: dict | None) -> list[Flag]:
         if extra.get("fallback"):
             what += f": {_first_line(results.get('output', ''))}"
         found.append(Flag(GRADER_ERROR, what))
+    for item in (extra.get("integrity") or [])[:50]:  # the grader's own reading of the files
+        if isinstance(item, dict):
+            found.append(Flag(INTEGRITY, _first_line(f"{item.get('kind')}: {item.get('file')} line "
+                                                     f"{item.get('line')}: {item.get('detail')}")))
     for line in str(results.get("output", "")).splitlines():
         for pattern, kind in _NOTES:
             if pattern.match(line):

@@ -68,7 +68,9 @@ def connect(state: Any, week: Any):
     state.student_sources = dict(files)
     kinds = {f.api: api_kind(f.api) for f in week.forbidden}
     forbidden = [[f.api, list(f.files), f.reason, kinds[f.api]] for f in week.forbidden]
+    from . import integrity
     for name, data in files.items():
+        state.integrity += integrity.scan(data, name)  # for staff only; never scored
         try:
             state.violations += check_source(data, name, week.forbidden_for(name))
         except Unreadable as e:

@@ -63,6 +63,7 @@ class GradingState:
     channels: list = field(default_factory=list)  # one per worker (see grading.connect)
     submission_proxy: Any = None
     violations: list = field(default_factory=list)
+    integrity: list = field(default_factory=list)  # grading.integrity flags: staff only, never scored
     student_sources: dict = field(default_factory=dict)  # the files as read, by name (feedback)
     device: str = "cpu"
     started: float = field(default_factory=time.monotonic)

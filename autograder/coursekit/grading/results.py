@@ -223,6 +223,10 @@ def _missing_points(state: Any) -> float:
     return max(state.week.total_points - collected, 0.0)
 
 
+#: Integrity flags kept per submission (a file can repeat one construct many times).
+MAX_INTEGRITY_FLAGS = 50
+
+
 def _extra_data(state: Any) -> dict:
     import platform
     import resource
@@ -245,6 +249,9 @@ def _extra_data(state: Any) -> dict:
                       for c in channels if getattr(c, "worker_status", None)})
     if filters:
         data["syscall_filter"] = filters if len(filters) > 1 else filters[0]
+    flags = getattr(state, "integrity", None)
+    if flags:  # for staff (extra_data and the run's log), never in a test's output
+        data["integrity"] = [f.as_dict() for f in flags[:MAX_INTEGRITY_FLAGS]]
     if getattr(state, "setup_error", None):
         data["setup_error"] = state.setup_error
     failures = [f for c in channels for f in getattr(c, "failures", [])]

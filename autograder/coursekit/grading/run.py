@@ -121,6 +121,9 @@ def grade(root: Path, deadline: float = DEFAULT_DEADLINE, log=print) -> dict:
         held.release()
     log(f"run_autograder: grader {how} in {time.monotonic() - started:.1f} s; "
         f"results in {layout.results} (score {data['score']:g})")
+    for flag in data.get("extra_data", {}).get("integrity", []):  # this log is for staff only
+        log(f"run_autograder: integrity flag (never scored): {flag.get('kind')}: {flag.get('file')} "
+            f"line {flag.get('line')}: {flag.get('detail')}")
     return data
 
 
