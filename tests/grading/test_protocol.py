@@ -124,6 +124,47 @@ def test_reading_respects_the_deadline():
         os.close(w)
 
 
+PICKLE_FAMILY = {"pickle", "_pickle", "cPickle", "dill", "cloudpickle", "joblib", "marshal", "shelve"}
+ARRAY_LOADERS = {("torch", "load"), ("numpy", "load"), ("np", "load")}
+
+
+def _pickle_family_uses(source: str) -> list[str]:
+    """Where ``source`` imports a pickle-family module, names one to ``__import__`` or
+    ``import_module``, or reaches ``torch.load``/``np.load`` (by attribute, ``from`` import or
+    ``getattr``). Read as Python reads it, so the engine may name these in strings and prose (the
+    integrity scanner flags them in student files)."""
+    import ast
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [f"import {a.name}" for a in node.names if a.name.split(".")[0] in PICKLE_FAMILY]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            top = node.module.split(".")[0]
+            if top in PICKLE_FAMILY:
+                found.append(f"from {node.module} import")
+            found += [f"from {node.module} import {a.name}" for a in node.names
+                      if (top, a.name) in ARRAY_LOADERS]
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            if (node.value.id, node.attr) in ARRAY_LOADERS:
+                found.append(f"{node.value.id}.{node.attr}")
+        elif isinstance(node, ast.Call):
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            constants = [a.value for a in node.args if isinstance(a, ast.Constant)]
+            if name in ("__import__", "import_module") and any(c in PICKLE_FAMILY for c in constants):
+                found.append(f"{name}({constants[0]!r})")
+            if name == "getattr" and "load" in constants:
+                found.append("getattr(..., 'load')")
+    return found
+
+
+def test_the_pickle_family_check_finds_each_spelling():
+    for source in ("import pickle", "import dill as d", "from marshal import loads", "import joblib",
+                   "torch.load(f)", "np.load(f)", "from numpy import load", "__import__('pickle')",
+                   "importlib.import_module('shelve')", "getattr(torch, 'load')(f)"):
+        assert _pickle_family_uses(source), source
+    assert not _pickle_family_uses('"""never unpickle"""\nFLAGS = {"pickle.loads": 1}\nx.load_state()')
+
+
 def test_the_grader_side_never_uses_a_pickle_family_loader():
     """No module on the trusted side may deserialize bytes with pickle, dill, torch.load or np.load."""
     import pathlib
@@ -131,7 +172,4 @@ def test_the_grader_side_never_uses_a_pickle_family_loader():
     trusted = [package / "protocol.py", package / "plugin.py", package / "checks.py",
                package / "tolerances.py", *sorted((package / "grading").glob("*.py"))]
     for path in trusted:
-        text = path.read_text()
-        for banned in ("pickle", "dill", "torch.load", "np.load", "numpy.load", "marshal", "shelve"):
-            assert banned not in text.replace("unpickles", "").replace("never unpickle", ""), \
-                f"{path.name} mentions {banned}"
+        assert not _pickle_family_uses(path.read_text()), path.name

@@ -29,6 +29,8 @@ from ..stencil import IGNORED_NAMES, IGNORED_SUFFIXES
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 #: Runtime dependencies the grader needs, pinned like pyproject.toml (checked by a test).
 RUNTIME_REQUIREMENTS = ("torch", "numpy", "pytest", "fastjsonschema", "pyseccomp")
+#: What a student's starter needs of them: its tests run in process, with no worker to filter.
+STARTER_REQUIREMENTS = tuple(n for n in RUNTIME_REQUIREMENTS if n != "pyseccomp")
 #: The subpackage only the TA's machine has (authoring, releasing): never shipped, as a folder.
 TA_ONLY_FOLDER = "authoring"
 

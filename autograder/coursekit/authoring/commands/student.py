@@ -30,7 +30,7 @@ from ...config import WeekConfig, load_week
 from ...paths import Repo
 from .. import leaks, starter_data, starter_readme, week_checks
 from ..notebooks import LAB_NOTEBOOK, LAB_TESTS, lab_tests_dir
-from .autograder import engine_files, files_under, requirements
+from .autograder import STARTER_REQUIREMENTS, engine_files, files_under, requirements
 
 COMMIT_MESSAGE = "Starter code for week {week}: {title}"
 TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
@@ -270,7 +270,7 @@ def contents(repo: Repo, week: WeekConfig) -> dict[str, bytes]:
     files["week.toml"] = repo.config_path(week.name).read_bytes()
     if repo.drivers(week.name).is_file():
         files["drivers.py"] = repo.drivers(week.name).read_bytes()
-    pinned = requirements(repo)
+    pinned = requirements(repo, STARTER_REQUIREMENTS)
     files["requirements.txt"] = pinned.encode()
     if LAB_NOTEBOOK in files:
         files.update(files_under(lab_tests_dir(repo, week.name), LAB_TESTS))
