@@ -62,6 +62,7 @@ def _check(submission: Submission) -> None:
 
 
 def test_a_fresh_in_process_submission_imports_the_student_modules_again(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # in process, its scratch note goes to the working folder: not the checkout
     (tmp_path / "memory.py").write_text(SOURCE.replace("/tmp/coursekit-fresh-test-note", str(tmp_path / "note")))
     submission = Submission({"memory": Connection(InProcessChannel(tmp_path, ["memory"]), 10.0)})
     assert [submission.memory.remember(x) for x in (3, 4)] == [1, 2]
