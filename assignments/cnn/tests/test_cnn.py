@@ -242,7 +242,7 @@ def _images(n: int, seed: int) -> torch.Tensor:
 def test_model_logits_shape(submission):
     """build_model's network maps 5 images (5, 1, 8, 8) to float32 logits (5, 10)"""
     model = submission.cnn.build_model()
-    logits = submission.driver("model_logits", model, _images(5, 6))
+    logits = submission.driver("model_logits", model, _images(5, 6), on="cnn")
     expect_array(logits, "logits", shape=(5, 10), dtype_kind="f")
     expect_true(logits.dtype == torch.float32, "the logits must be float32", f"got dtype {logits.dtype}")
 
@@ -252,7 +252,7 @@ def test_model_logits_shape(submission):
 def test_model_parameter_budget(submission, week):
     """build_model's network has at most the handout's number of parameters (its state dict's scalars)"""
     budget = int(week.thresholds["max_parameters"])
-    state = submission.driver("state_dict", expect_object(submission.cnn.build_model(), "build_model()"))
+    state = submission.driver("state_dict", expect_object(submission.cnn.build_model(), "build_model()"), on="cnn")
     expect_true(type(state) is dict, "the network's state_dict() must be a dict of tensors")
     count = int(sum(v.numel() for v in state.values() if v.is_floating_point()))
     expect_true(count <= budget, f"the network has {count} parameters; the budget is {budget}",
@@ -269,7 +269,7 @@ def test_train_returns_a_model(submission):
     """train runs one epoch on 64 images and returns a model that still gives (N, 10) logits"""
     y = torch.randint(0, 10, (64,), generator=torch.Generator().manual_seed(7))
     model = submission.cnn.train(submission.cnn.build_model(), _images(64, 7), y, epochs=1, seed=0)
-    logits = submission.driver("model_logits", model, _images(3, 8))
+    logits = submission.driver("model_logits", model, _images(3, 8), on="cnn")
     expect_array(logits, "logits of the returned model", shape=(3, 10), dtype_kind="f")
 
 
@@ -280,10 +280,10 @@ def test_train_changes_the_parameters(submission):
     """train changes the model's parameters (one epoch on 64 images)"""
     cnn = submission.cnn
     model = expect_object(cnn.build_model(), "build_model()")
-    before = submission.driver("state_dict", model)
+    before = submission.driver("state_dict", model, on="cnn")
     y = torch.randint(0, 10, (64,), generator=torch.Generator().manual_seed(9))
     trained = expect_object(cnn.train(model, _images(64, 9), y, epochs=1, seed=0), "what train returns")
-    after = submission.driver("state_dict", trained)
+    after = submission.driver("state_dict", trained, on="cnn")
     changed = [name for name in before if name not in after or before[name].shape != after[name].shape
                or not torch.equal(before[name], after[name])]
     expect_true(bool(changed), "no parameter changed during training")

@@ -325,7 +325,7 @@ def _tokens(shape, seed) -> torch.Tensor:
 
 def _model(submission, got, what: str):
     """``got`` must be a torch module (it stays in your process; the tests reach it by a handle)."""
-    expect_true(isinstance(got, ObjectProxy) and submission.driver("is_torch_module", got) is True,
+    expect_true(isinstance(got, ObjectProxy) and submission.driver("is_torch_module", got, on="char_lm") is True,
                 f"{what} must return a torch module (an nn.Module)", f"got {type(got).__name__}")
     return got
 
@@ -335,7 +335,7 @@ def _model(submission, got, what: str):
 def test_lm_logits_shape(submission):
     """build_lm(64)'s model maps tokens (2, 5) to float32 logits (2, 5, 64)"""
     model = _model(submission, submission.char_lm.build_lm(V), "build_lm")
-    logits = submission.driver("lm_logits", model, _tokens((2, 5), 1))
+    logits = submission.driver("lm_logits", model, _tokens((2, 5), 1), on="char_lm")
     expect_array(logits, "logits", shape=(2, 5, V), dtype_kind="f")
     expect_true(logits.dtype == torch.float32, "the logits must be float32", f"got dtype {logits.dtype}")
 
@@ -345,7 +345,7 @@ def test_lm_logits_shape(submission):
 def test_lm_one_token(submission):
     """build_lm's model takes a batch of one sequence of one token: logits (1, 1, V)"""
     model = _model(submission, submission.char_lm.build_lm(V), "build_lm")
-    logits = submission.driver("lm_logits", model, _tokens((1, 1), 2))
+    logits = submission.driver("lm_logits", model, _tokens((1, 1), 2), on="char_lm")
     expect_array(logits, "logits", shape=(1, 1, V), dtype_kind="f")
 
 
@@ -357,8 +357,8 @@ def test_lm_ignores_the_future(submission):
     tokens = _tokens((1, 8), 3)
     changed = tokens.clone()
     changed[0, -1] = (changed[0, -1] + 1) % V
-    first = submission.driver("lm_logits", model, tokens)
-    second = submission.driver("lm_logits", model, changed)
+    first = submission.driver("lm_logits", model, tokens, on="char_lm")
+    second = submission.driver("lm_logits", model, changed, on="char_lm")
     expect_array(first, "logits", shape=(1, 8, V), dtype_kind="f")
     expect_array(second, "logits", shape=(1, 8, V), dtype_kind="f")
     expect_close(second[:, :-1], first[:, :-1], "logits at positions 0..6")
@@ -396,7 +396,7 @@ def test_train_lm_returns_a_model(submission):
     lm = submission.char_lm
     model = _model(submission, lm.build_lm(V), "build_lm")
     model = _model(submission, lm.train_lm(model, _tokens((300,), 4), steps=5, seq_len=16, seed=0), "train_lm")
-    logits = submission.driver("lm_logits", model, _tokens((2, 7), 5))
+    logits = submission.driver("lm_logits", model, _tokens((2, 7), 5), on="char_lm")
     expect_array(logits, "logits of the returned model", shape=(2, 7, V), dtype_kind="f")
 
 
@@ -407,9 +407,9 @@ def test_train_lm_changes_the_parameters(submission):
     """train_lm changes the model's parameters (5 steps on 300 tokens)"""
     lm = submission.char_lm
     model = _model(submission, lm.build_lm(V), "build_lm")
-    before = submission.driver("state_dict", model)
+    before = submission.driver("state_dict", model, on="char_lm")
     trained = _model(submission, lm.train_lm(model, _tokens((300,), 6), steps=5, seq_len=16, seed=0), "train_lm")
-    after = submission.driver("state_dict", trained)
+    after = submission.driver("state_dict", trained, on="char_lm")
     changed = [name for name in before if name not in after or before[name].shape != after[name].shape
                or not torch.equal(before[name], after[name])]
     expect_true(bool(changed), "no parameter changed during training")
@@ -422,7 +422,7 @@ def _cycle_model(submission):
     """A stand-in over 3 tokens whose best next token is always (current + 1) mod 3."""
     A = torch.zeros(3, 3)
     A[0, 1] = A[1, 2] = A[2, 0] = 5.0
-    return submission.driver("stand_in_lm", A, torch.zeros(4, 3), torch.zeros(3))
+    return submission.driver("stand_in_lm", A, torch.zeros(4, 3), torch.zeros(3), on="char_lm")
 
 
 @pytest.mark.task(11)

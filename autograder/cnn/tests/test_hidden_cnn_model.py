@@ -25,14 +25,14 @@ from coursekit.grading.client import ObjectProxy
 
 
 def _build(submission):
-    submission.driver("set_seed", MODEL_SEED)
+    submission.driver("set_seed", MODEL_SEED, on="cnn")
     model = submission.cnn.build_model()
     expect_true(isinstance(model, ObjectProxy), "build_model must return a torch module (an nn.Module)")
     return model
 
 
 def _logits(submission, model, X, what):
-    logits = submission.driver("model_logits", model, torch.from_numpy(np.ascontiguousarray(X)))
+    logits = submission.driver("model_logits", model, torch.from_numpy(np.ascontiguousarray(X)), on="cnn")
     return expect_array(logits, what, shape=(len(X), 10), dtype_kind="f")
 
 
@@ -44,14 +44,14 @@ def _counted_state(submission, model, X, logits, what: str) -> int:
     """The number of scalars in ``model``'s state dict, after proving that the state holds all the
     network's outputs depend on: a fresh network built under another seed must compute other logits
     on ``X`` (its outputs depend on its own weights) until it loads the state, and then ``logits``."""
-    state = submission.driver("state_dict", model)
+    state = submission.driver("state_dict", model, on="cnn")
     expect_true(type(state) is dict and all(type(v) is torch.Tensor for v in state.values()),
                 f"{what}: state_dict must map names to tensors")
     count = int(sum(v.numel() for v in state.values() if v.is_floating_point()))
-    submission.driver("set_seed", FRESH_SEED)
+    submission.driver("set_seed", FRESH_SEED, on="cnn")
     fresh = submission.cnn.build_model()
     before = _logits(submission, fresh, X, f"{what}: logits of a freshly built network")
-    submission.driver("load_state_dict", fresh, state)
+    submission.driver("load_state_dict", fresh, state, on="cnn")
     again = _logits(submission, fresh, X, f"{what}: logits of a fresh network given its state dict")
     expect_true(not np.allclose(before, logits),
                 f"{what}: a freshly built network under another seed computes the same logits: the "
@@ -83,7 +83,7 @@ def test_model_batch_sizes(submission):
 @pytest.mark.points(2)
 def test_model_has_a_convolution(submission):
     """build_model's network has a convolution (a trainable 4-D kernel)"""
-    shapes = submission.driver("parameter_shapes", _build(submission))
+    shapes = submission.driver("parameter_shapes", _build(submission), on="cnn")
     expect_true(any(len(s) == 4 for s in shapes),
                 "the network has no convolution: no trainable parameter is a 4-D kernel (use nn.Conv2d)")
 

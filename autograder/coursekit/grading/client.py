@@ -113,7 +113,7 @@ class Connection:
         message = {"op": op, "id": self.next_id}
         for key, value in fields.items():
             if key in ("args", "kwargs", "value"):
-                message[key] = protocol.encode_value(value, buffers, _handle_of)
+                message[key] = protocol.encode_value(value, buffers, lambda obj: _handle_of(obj, self))
             else:
                 message[key] = value
         self.next_id += 1
@@ -175,8 +175,13 @@ class Connection:
         return WorkerFailure("protocol", detail)
 
 
-def _handle_of(obj: Any) -> Handle:
+def _handle_of(obj: Any, conn: Connection) -> Handle:
     if isinstance(obj, ObjectProxy):
+        if obj._conn is not conn:
+            # A handle is an index into one worker's table: in another worker it names whatever
+            # object sits there (a grader's stand-in sent to the student's model's worker).
+            raise protocol.ProtocolError("cannot send an object of one worker to another (a student "
+                                         "file's object goes only to its own file's functions and drivers)")
         return obj._check_alive()
     raise protocol.ProtocolError(f"cannot send a {type(obj).__name__} to the student's code "
                                  "(only data: arrays, tensors, numbers, strings, lists, dicts)")
@@ -326,17 +331,35 @@ class Submission:
             raise RuntimeError("this channel cannot measure the student's CPU time")
         return value, seconds
 
-    def driver(self, driver_name: str, /, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+    def driver(self, driver_name: str, /, *args: Any, timeout: float | None = None, on: str | None = None,
+               **kwargs: Any) -> Any:
         """Run a public driver (the week's ``drivers.py`` or ``coursekit.worker.drivers``) in the
-        worker and return its data: in the worker of the first student object among the arguments,
-        or of the first argument naming a student module, else the first worker."""
-        return self._route(args, kwargs).request("driver", timeout=timeout, name=driver_name,
-                                                 args=list(args), kwargs=kwargs)
+        worker and return its data: in the worker of the student module ``on`` (``"cnn"``), else of
+        the student objects among the arguments, else of the first argument naming a student
+        module, else in the only worker.
 
-    def _route(self, args: tuple, kwargs: dict) -> Connection:
+        Raises ``TypeError`` (a grader's mistake, never the student's) when the worker cannot be
+        told: the week's files run in several workers and nothing names one (``set_seed`` would
+        seed a worker the student's next call never reaches), or the arguments hold objects of
+        different workers."""
+        return self._route(driver_name, args, kwargs, on).request(
+            "driver", timeout=timeout, name=driver_name, args=list(args), kwargs=kwargs)
+
+    def _route(self, driver_name: str, args: tuple, kwargs: dict, on: str | None) -> Connection:
+        if on is not None:
+            if on not in self._connections:
+                raise TypeError(f"driver {driver_name}: on={on!r} is not a student module; this week's "
+                                f"modules are {sorted(self._connections)}")
+            return self._connections[on]
+        objects = {id(v._conn): v._conn for v in (*args, *kwargs.values()) if isinstance(v, (ObjectProxy, ModuleProxy))}
+        if len(objects) > 1:
+            raise TypeError(f"driver {driver_name}: its arguments hold objects of different workers")
+        if objects:
+            return next(iter(objects.values()))
         for value in (*args, *kwargs.values()):
-            if isinstance(value, (ObjectProxy, ModuleProxy)):
-                return value._conn
             if isinstance(value, str) and value in self._connections:
                 return self._connections[value]
+        if len({id(c) for c in self._connections.values()}) > 1:
+            raise TypeError(f"driver {driver_name}: this week's files run in several workers; say in "
+                            f"which with on=<module> (one of {sorted(self._connections)})")
         return self._conn

@@ -85,7 +85,7 @@ def streamed_logits(submission: Any, model: Any, segments: np.ndarray, vocab_siz
     out = np.empty((n, length - 1, vocab_size), dtype=np.float32)
     for j in range(length - 1):
         prefix = torch.from_numpy(np.ascontiguousarray(segments[:, :j + 1]))
-        got = submission.driver("lm_last_logits", model, prefix)
+        got = submission.driver("lm_last_logits", model, prefix, on="char_lm")
         arr = expect_array(got, f"{what} (the logits at the last position)", shape=(n, vocab_size), dtype_kind="f")
         expect_true(bool(np.all(np.isfinite(arr))), f"{what}: contain NaN or infinity")
         out[:, j] = arr
@@ -117,7 +117,7 @@ def weights_of(submission: Any, model: Any, what: str) -> dict:
     """The model's ``state_dict()`` as named tensors (the ``state_dict`` driver: data, never a
     pickle), taken before it is sent any of the scored text. Raises :class:`GradeFailure` when it
     is anything else, since such a model cannot be rebuilt from its weights."""
-    state = submission.driver("state_dict", model)
+    state = submission.driver("state_dict", model, on="char_lm")
     expect_true(isinstance(state, dict) and all(isinstance(k, str) and isinstance(v, torch.Tensor)
                                                 for k, v in state.items()),
                 f"{what} could not be rebuilt from its weights: its state_dict() is not a dict of named tensors")
@@ -142,8 +142,8 @@ def expect_same_in_a_fresh_worker(submission: Any, weights: dict, vocab_size: in
     try:
         rebuilt = build(fresh, vocab_size)
         try:
-            fresh.driver("load_state_dict", rebuilt, weights)
-            back = fresh.driver("state_dict", rebuilt)
+            fresh.driver("load_state_dict", rebuilt, weights, on="char_lm")
+            back = fresh.driver("state_dict", rebuilt, on="char_lm")
         except StudentError as e:
             raise GradeFailure(f"{what} could not be rebuilt from its weights: build_lm({vocab_size}) in a new "
                                f"process does not accept its state_dict (load_state_dict, strict, raised "
@@ -166,20 +166,20 @@ def expect_same_in_a_fresh_worker(submission: Any, weights: dict, vocab_size: in
 
 def expect_module(submission: Any, got: Any, what: str) -> Any:
     """``got`` must be a torch module (it stays in the worker; the grader holds a handle)."""
-    expect_true(isinstance(got, ObjectProxy) and submission.driver("is_torch_module", got) is True,
+    expect_true(isinstance(got, ObjectProxy) and submission.driver("is_torch_module", got, on="char_lm") is True,
                 f"{what} must return a torch module (an nn.Module)")
     return got
 
 
 def build(submission: Any, vocab_size: int) -> Any:
     """``build_lm(vocab_size)`` after seeding torch in the worker; must give a module."""
-    submission.driver("set_seed", MODEL_SEED)
+    submission.driver("set_seed", MODEL_SEED, on="char_lm")
     return expect_module(submission, submission.char_lm.build_lm(vocab_size), "build_lm")
 
 
 def logits_of(submission: Any, model: Any, tokens: np.ndarray, vocab_size: int, what: str) -> np.ndarray:
     """The model's logits (N, T, V) for tokens (N, T), evaluation mode, no gradients; float, finite."""
-    got = submission.driver("lm_logits", model, torch.from_numpy(np.ascontiguousarray(tokens)))
+    got = submission.driver("lm_logits", model, torch.from_numpy(np.ascontiguousarray(tokens)), on="char_lm")
     arr = expect_array(got, what, shape=tokens.shape + (vocab_size,), dtype_kind="f")
     expect_true(bool(np.all(np.isfinite(arr))), f"{what}: contain NaN or infinity")
     return np.asarray(arr, dtype=np.float32)
@@ -234,7 +234,7 @@ def unigram_tables(logits: list[float]) -> dict:
 
 def stand_in(submission: Any, tables: dict) -> Any:
     return submission.driver("stand_in_lm", torch.from_numpy(tables["A"]), torch.from_numpy(tables["B"]),
-                             torch.from_numpy(tables["c"]))
+                             torch.from_numpy(tables["c"]), on="char_lm")
 
 
 def expect_sample(got: Any, prefix: np.ndarray, n: int, V: int, what: str) -> np.ndarray:

@@ -65,7 +65,7 @@ def test_lm_is_a_recurrent_network(submission):
     """build_lm's model has trainable parameters, a recurrent weight matrix, and logits that depend on the text"""
     V = 64
     model = build(submission, V)
-    shapes = submission.driver("lm_parameter_shapes", model)
+    shapes = submission.driver("lm_parameter_shapes", model, on="char_lm")
     expect_true(bool(shapes), "the model has no trainable parameters")
     recurrent = [s for s in shapes if len(s) == 2 and s[1] >= 2 and s[0] in (s[1], 3 * s[1], 4 * s[1])]
     expect_true(bool(recurrent), "the model has no recurrent weight matrix (hidden to hidden, (G·H, H)); "
