@@ -638,7 +638,7 @@ def test_local_grading_hides_the_checkout_from_student_code(tmp_path, isolation_
 
 
 @as_root
-def test_local_grading_as_root_refuses_when_the_checkout_cannot_be_hidden(tmp_path, isolation_mode, checkout_copy):
+def test_local_grading_as_root_refuses_when_the_checkout_cannot_be_hidden(tmp_path, isolation_mode, checkout_copy, capsys):
     from coursekit.authoring.commands.grade import GradingRefused, grade
     from coursekit.config import load_week
 
@@ -650,6 +650,11 @@ def test_local_grading_as_root_refuses_when_the_checkout_cannot_be_hidden(tmp_pa
         grade(repo, load_week(repo, "perceptron"), repo.solution("perceptron"), tmp_path / "r.json")
     assert str(repo.root / "solutions") in str(refused.value)
     assert str(repo.root / "autograder") not in str(refused.value)  # private, so not named
+    # make verify refuses the same way: one line saying what to do, exit 2, no traceback
+    from coursekit.authoring.commands import verify
+    assert verify.main(week="perceptron", repo=repo) == 2
+    said = capsys.readouterr().out
+    assert "error: refusing to grade as root" in said and "Traceback" not in said
 
 
 @as_root
