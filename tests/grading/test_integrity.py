@@ -29,6 +29,7 @@ REPO = Repo.here()
     ("real = [c for c in nn.Module.__subclasses__() if c.__name__ == 'LayerNorm']", integrity.INTROSPECTION),
     ("m = sys.modules['torch.nn.modules.normalization']", integrity.INTROSPECTION),
     ("objs = gc.get_objects()", integrity.INTROSPECTION),
+    ("weakref.finalize(box, torch.nn.utils.clip_grad_norm_, params, 1.0)", integrity.INTROSPECTION),
     ('d = getattr(torch, "distri" + "butions")', integrity.COMPUTED_NAME),
     ("y = torch.native_layer_norm(x, s, w, b, 1e-5) if False else torch._VF.lstm_cell", integrity.INTERNALS),
     ("y = torch.ops.aten.layer_norm.default", integrity.INTERNALS),
@@ -36,10 +37,10 @@ REPO = Repo.here()
     ("w = zlib.decompress(base64.b64decode(BLOB))", integrity.EMBEDDED_DATA),
     ('BLOB = "' + "QUJD" * 1000 + '"', integrity.EMBEDDED_DATA),
     ('NOTES = "' + "word " * 5000 + '"', integrity.EMBEDDED_DATA),
-], ids=["exec-compile", "eval", "frames", "closure", "subclasses", "sys.modules", "gc", "computed getattr",
+], ids=["exec-compile", "eval", "frames", "closure", "subclasses", "sys.modules", "gc", "finalizer", "computed getattr",
         "_VF", "torch.ops", "ctypes", "decode", "base64 literal", "large literal"])
 def test_each_kind_is_flagged_with_file_and_line(line, kind):
-    source = "import sys, gc, zlib, base64\nimport torch\nimport torch.nn as nn\n\n\ndef f(x, src):\n    " + line + "\n"
+    source = "import sys, gc, zlib, base64, weakref\nimport torch\nimport torch.nn as nn\n\n\ndef f(x, src):\n    " + line + "\n"
     found = integrity.scan(source, "student.py")
     assert any(f.kind == kind and f.file == "student.py" and f.line in (1, 7) for f in found), found
 

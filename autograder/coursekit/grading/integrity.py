@@ -48,6 +48,9 @@ _CALLS = {
     "sys._getframe": INTROSPECTION, "inspect.stack": INTROSPECTION, "inspect.currentframe": INTROSPECTION,
     "inspect.getouterframes": INTROSPECTION, "inspect.getclosurevars": INTROSPECTION,
     "gc.get_objects": INTROSPECTION, "gc.get_referents": INTROSPECTION, "gc.get_referrers": INTROSPECTION,
+    # A callable run later by the interpreter or a library, with none of the student's frames on the
+    # stack: what the worker's guard cannot tell from a library's own call.
+    "weakref.finalize": INTROSPECTION, "atexit.register": INTROSPECTION, "gc.callbacks.append": INTROSPECTION,
     "base64.b64decode": EMBEDDED_DATA, "base64.b85decode": EMBEDDED_DATA, "base64.a85decode": EMBEDDED_DATA,
     "base64.b32decode": EMBEDDED_DATA, "base64.decodebytes": EMBEDDED_DATA, "base64.urlsafe_b64decode": EMBEDDED_DATA,
     "binascii.a2b_base64": EMBEDDED_DATA, "bytes.fromhex": EMBEDDED_DATA,
