@@ -4,8 +4,9 @@ task object (training sequences drawn by the grader).
 
 They run in the worker beside the student's code and return data only; the grader builds every
 expected value itself and compares. See :mod:`coursekit.worker.drivers` for what a driver is.
-Nothing here is secret, and nothing here is a solution: the stand-ins are PyTorch's own layers
-(which the student may not use in ``transformer.py``) or small models that are not transformers.
+Nothing here is secret, and nothing here is a solution: the stand-ins compute what PyTorch's own
+layers compute (which the student may not use in ``transformer.py``; written out, because the
+worker refuses their operators) or are small models that are not transformers.
 
 A driver that cannot do its job because of what the student's code built (not a torch module, a
 missing submodule, parameters other than the handout's) returns ``{"problem": code}`` instead of
@@ -51,29 +52,69 @@ def _stand_in_classes() -> dict:
         return (isinstance(tokens, torch.Tensor) and tokens.dim() == 2 and tokens.dtype == torch.int64
                 and tokens.numel() > 0 and int(tokens.min()) >= 0 and int(tokens.max()) < vocab)
 
-    class TorchAttention(nn.Module):
-        """Stand-in for the student's MultiHeadAttention: PyTorch's ``nn.MultiheadAttention``
-        (parameters under ``inner.``), called with the course's mask convention (bool True = may
-        attend, float added; (T, T), (N, T, T), (N, 1, T) or 4-D (N, 1 or h, T, T))."""
+    class StandInLayerNorm(nn.Module):
+        """Stand-in for the student's LayerNorm: nn.LayerNorm's computation and parameters
+        (``weight`` ones, ``bias`` zeros), (x - mean) / sqrt(var + eps) * weight + bias over the last
+        dimension with the biased variance (Ba, Kiros and Hinton, 2016), written with elementary
+        operations: the worker refuses PyTorch's normalization operators for transformer.py's code."""
+
+        def __init__(self, d_model: int, eps: float = 1e-5):
+            super().__init__()
+            self.eps = eps
+            self.weight = nn.Parameter(torch.ones(d_model))
+            self.bias = nn.Parameter(torch.zeros(d_model))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if not (isinstance(x, torch.Tensor) and x.is_floating_point() and x.shape[-1:] == self.weight.shape):
+                return nan_like(x) if isinstance(x, torch.Tensor) else x
+            mean = x.mean(dim=-1, keepdim=True)
+            var = (x - mean).pow(2).mean(dim=-1, keepdim=True)
+            return (x - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias
+
+    class AttentionProjections(nn.Module):
+        """nn.MultiheadAttention's parameters and their initialization: ``in_proj_weight`` (3d, d)
+        Xavier-uniform, ``in_proj_bias`` (3d,) zeros, ``out_proj`` a Linear (d, d) with zero bias."""
+
+        def __init__(self, d_model: int):
+            super().__init__()
+            self.in_proj_weight = nn.Parameter(torch.empty(3 * d_model, d_model))
+            self.in_proj_bias = nn.Parameter(torch.zeros(3 * d_model))
+            self.out_proj = nn.Linear(d_model, d_model)
+            nn.init.xavier_uniform_(self.in_proj_weight)
+            nn.init.zeros_(self.out_proj.bias)
+
+    class StandInAttention(nn.Module):
+        """Stand-in for the student's MultiHeadAttention: nn.MultiheadAttention's computation
+        (parameters under ``inner.``, see ``AttentionProjections``), softmax(Q K^T / sqrt(d_head) + M) V
+        per head (Vaswani et al., 2017), written with elementary operations (the worker refuses
+        PyTorch's attention operators for transformer.py's code), with the course's mask convention:
+        bool True = may attend, float added; (T, T), (N, T, T), (N, 1, T) or 4-D (N, 1 or h, T, T)."""
 
         def __init__(self, d_model: int, n_heads: int):
             super().__init__()
             self.d_model = d_model
             self.n_heads = n_heads
-            self.inner = nn.MultiheadAttention(d_model, n_heads, batch_first=True)
+            self.inner = AttentionProjections(d_model)
 
         def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-            if not (isinstance(x, torch.Tensor) and x.dim() == 3 and x.shape[-1] == self.d_model):
+            if not (isinstance(x, torch.Tensor) and x.dim() == 3 and x.shape[-1] == self.d_model
+                    and x.is_floating_point()):
                 return nan_like(x) if isinstance(x, torch.Tensor) else x
-            N, T, _ = x.shape
+            N, T, d = x.shape
+            h = self.n_heads
             try:
+                q, k, v = (x @ self.inner.in_proj_weight.T + self.inner.in_proj_bias).chunk(3, dim=-1)
+                q, k, v = (t.reshape(N, T, h, d // h).transpose(1, 2) for t in (q, k, v))  # (N, h, T, dh)
+                scores = q @ k.transpose(-2, -1) / (d // h) ** 0.5
                 if mask is not None:
                     if mask.dim() == 3:
                         mask = mask.unsqueeze(1)
-                    if mask.dim() == 4:
-                        mask = mask.expand(N, self.n_heads, T, T).reshape(N * self.n_heads, T, T)
-                    mask = ~mask if mask.dtype == torch.bool else mask.to(x.dtype)
-                return self.inner(x, x, x, attn_mask=mask, need_weights=False)[0]
+                    if mask.dtype == torch.bool:
+                        scores = scores.masked_fill(~mask, float("-inf"))
+                    else:
+                        scores = scores + mask.to(x.dtype)
+                out = torch.softmax(scores, dim=-1) @ v
+                return self.inner.out_proj(out.transpose(1, 2).reshape(N, T, d))
             except Exception:  # noqa: BLE001 - a mask the stand-in cannot use: the block's mistake
                 return nan_like(x)
 
@@ -123,7 +164,7 @@ def _stand_in_classes() -> dict:
                 return torch.full((1, 1, self.logits.shape[0]), nan, dtype=self.logits.dtype)
             return self.logits.expand(tokens.shape[0], tokens.shape[1], -1)
 
-    return {"TorchAttention": TorchAttention, "CausalMixer": CausalMixer,
+    return {"StandInLayerNorm": StandInLayerNorm, "StandInAttention": StandInAttention, "CausalMixer": CausalMixer,
             "MeanContextLM": MeanContextLM, "FixedLM": FixedLM}
 
 
@@ -246,9 +287,9 @@ def gradients(server: Any, module: Any, x: Any, dout: Any, dtype: str | None = N
 # --- stand-ins in the student's modules ---------------------------------------------------------
 
 def use_torch_parts(server: Any, block: Any, d_model: int, n_heads: int) -> dict:
-    """Replace a TransformerBlock's ``ln1`` and ``ln2`` by ``nn.LayerNorm(d_model)`` and its
-    ``attn`` by PyTorch's multi-head attention (see ``TorchAttention``), so the block's own wiring
-    is what a test measures. Returns ``{"ok": True}`` or ``{"problem": ...}``."""
+    """Replace a TransformerBlock's ``ln1`` and ``ln2`` by nn.LayerNorm's computation and its
+    ``attn`` by nn.MultiheadAttention's (see ``StandInLayerNorm`` and ``StandInAttention``), so the
+    block's own wiring is what a test measures. Returns ``{"ok": True}`` or ``{"problem": ...}``."""
     import torch
 
     if not _is_module(block):
@@ -256,15 +297,15 @@ def use_torch_parts(server: Any, block: Any, d_model: int, n_heads: int) -> dict
     missing = [name for name in ("ln1", "attn", "ln2", "mlp") if name not in block._modules]
     if missing:
         return _problem("missing_submodule")
-    block.ln1 = torch.nn.LayerNorm(d_model)
-    block.ln2 = torch.nn.LayerNorm(d_model)
-    block.attn = _stand_in("TorchAttention")(d_model, n_heads)
+    block.ln1 = _stand_in("StandInLayerNorm")(d_model)
+    block.ln2 = _stand_in("StandInLayerNorm")(d_model)
+    block.attn = _stand_in("StandInAttention")(d_model, n_heads)
     return {"ok": True}
 
 
 def use_mixer_blocks(server: Any, model: Any, d_model: int, n_layers: int) -> dict:
     """Replace a DecoderLM's ``blocks`` by ``n_layers`` stand-in causal mixers (``blocks.i.weight``
-    (d, d)) and its ``ln_f`` by ``nn.LayerNorm(d_model)``, so the model's own wiring (embedding,
+    (d, d)) and its ``ln_f`` by nn.LayerNorm's computation, so the model's own wiring (embedding,
     positions, the loop over blocks, ln_f, head) is what a test measures."""
     import torch
 
@@ -275,7 +316,7 @@ def use_mixer_blocks(server: Any, model: Any, d_model: int, n_layers: int) -> di
         return _problem("missing_submodule")
     mixer = _stand_in("CausalMixer")
     model.blocks = torch.nn.ModuleList(mixer(d_model) for _ in range(n_layers))
-    model.ln_f = torch.nn.LayerNorm(d_model)
+    model.ln_f = _stand_in("StandInLayerNorm")(d_model)
     return {"ok": True}
 
 

@@ -61,11 +61,21 @@ class Task:
         return f"task {self.number} ({', '.join(self.functions)})"
 
 
+#: An operator of PyTorch's dispatcher, as ``week.toml`` names it: ``aten::layer_norm``.
+OPERATOR_PATTERN = re.compile(r"^[a-z_][a-z0-9_]*::[A-Za-z_][A-Za-z0-9_]*$")
+
+
 @dataclass(frozen=True)
 class Forbidden:
+    """One forbidden API: its dotted name, the student files it is forbidden in, the reason the
+    student is shown, and the dispatcher operators it computes with (``aten::native_layer_norm``):
+    the worker refuses those operators whatever name reaches them (``coursekit.worker.operators``)."""
+
     api: str
     files: tuple[str, ...]
     reason: str
+    operators: tuple[str, ...] = ()
+    everywhere: bool = False  # a module: in the worker, all its functions and classes refuse
 
 
 @dataclass(frozen=True)
@@ -124,7 +134,7 @@ class WeekConfig:
 _TOP_KEYS = {"name", "week", "title", "student_files", "tasks", "forbidden", "budget",
              "thresholds", "allow_cuda"}
 _TASK_KEYS = {"number", "title", "file", "functions", "points"}
-_FORBIDDEN_KEYS = {"api", "files", "reason"}
+_FORBIDDEN_KEYS = {"api", "files", "reason", "operators", "everywhere"}
 _BUDGET_KEYS = set(Budget.__dataclass_fields__)
 
 
@@ -244,8 +254,14 @@ def parse_week_config(path: Path, data: dict, solution_dir: Path | None = None) 
         for j, file in enumerate(files):
             if file not in student_files:
                 raise r.fail(f"{where}.files[{j}]", f"{file!r} is not one of student_files")
+        operators = r.strings(f, "operators", f"{where}.operators", ())
+        for j, op in enumerate(operators):
+            if not OPERATOR_PATTERN.match(op):
+                raise r.fail(f"{where}.operators[{j}]", f"{op!r} is not a dispatcher operator's name "
+                                                        "(namespace::name, such as aten::layer_norm)")
         forbidden.append(Forbidden(r.get(f, "api", str, f"{where}.api"), files,
-                                   r.get(f, "reason", str, f"{where}.reason", "")))
+                                   r.get(f, "reason", str, f"{where}.reason", ""), operators,
+                                   r.get(f, "everywhere", bool, f"{where}.everywhere", False)))
 
     raw_budget = r.get(data, "budget", dict, "budget", {})
     r.check_keys(raw_budget, _BUDGET_KEYS, "budget")

@@ -34,6 +34,11 @@ title = "A stack"
 file = "layers.py"
 functions = ["stack"]
 points = 2
+
+[[forbidden]]
+api = "numpy.linalg"
+files = ["layers.py"]
+reason = "the norms are yours to write."
 """
 
 #: The student's file: a Layer whose ``grads`` method was deleted and whose ``backward`` raises,
@@ -202,3 +207,19 @@ class _Info:
 
     def __init__(self, value):
         self.value = value
+
+
+def test_a_forbidden_call_names_the_api_and_the_task_whose_code_made_it(week):
+    """A refusal names the week's own API (never the message's other text, which the student's
+    process sent) and the task whose code made the call, since a later task's test that runs that
+    code fails too (week 5: a LayerNorm on F.layer_norm fails the block's and the model's tests)."""
+    config, _, sources = week
+    forged = StudentError({"type": "ForbiddenAPIError",
+                           "message": "layers.py uses numpy.linalg, which is forbidden: SECRET-INPUT torch.nn.LSTM",
+                           "frames": [["layers.py", 10, "leak_123", "x"]]})
+    hidden, grader_error = describe_failure(_Info(forged), False, config, sources)
+    assert not grader_error
+    assert hidden.startswith("Your code used an API this week forbids: numpy.linalg\n"
+                             "The call is in Task 1 (A layer)'s code; every test that runs that code fails")
+    assert "at layers.py line 10 (in Layer.backward)" in hidden
+    assert "SECRET-INPUT" not in hidden and "LSTM" not in hidden and "leak_123" not in hidden

@@ -77,3 +77,43 @@ def test_every_spelling_of_torch_in_a_numpy_file_of_week_3_scores_what_a_plain_i
     total = load_week(REPO, "cnn").total_points
     assert 0.3 * total < scores["plain import"] < total, scores  # only the tasks that use it fail
     assert len(set(scores.values())) == 1, scores
+
+
+#: Week -> (file, the reference's body of one task's function, the same computed by a forbidden API).
+FORBIDDEN_BODIES = {
+    "transformer": ("transformer.py", """
+        mean = x.mean(dim=-1, keepdim=True)
+        var = ((x - mean) ** 2).mean(dim=-1, keepdim=True)  # biased: divide by d
+        return (x - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias
+""", """
+        return torch.native_layer_norm(x, x.shape[-1:], self.weight, self.bias, self.eps)[0]
+""", "\n        raise NotImplementedError\n"),
+    "vae": ("vae.py", """
+    return torch.sum(x * logits - F.softplus(logits), dim=1)
+""", """
+    return -getattr(F, "binary_cross_entropy_with_" + "logits")(logits, x, reduction="none").sum(dim=1)
+""", "\n    raise NotImplementedError\n"),
+}
+
+
+@pytest.mark.parametrize("week_name", sorted(FORBIDDEN_BODIES))
+def test_a_forbidden_api_costs_exactly_what_unwritten_code_costs(tmp_path, week_name):
+    """The rule the handouts and the README state: a function that computes with a forbidden API,
+    under any name, is graded as if it raised NotImplementedError, in its own task and in every later
+    test that runs it; no more (a grader error, a lost worker) and no less."""
+    file, body, forbidden, unwritten = FORBIDDEN_BODIES[week_name]
+    scores = {}
+    for label, replacement in (("forbidden", forbidden), ("unwritten", unwritten)):
+        folder = tmp_path / label
+        folder.mkdir()
+        for name in load_week(REPO, week_name).student_files:
+            text = known_bad.without_markers((REPO.solution(week_name) / name).read_text())
+            if name == file:
+                assert text.count(body) == 1, f"{week_name}: the reference's body moved"
+                text = text.replace(body, replacement)
+            (folder / name).write_text(text)
+        results = _score(tmp_path, week_name, folder)
+        assert not any(t["extra_data"].get("grader_error") for t in results["tests"]), label
+        scores[label] = {t["extra_data"]["id"]: t["score"] for t in results["tests"]}
+    assert scores["forbidden"] == scores["unwritten"]
+    assert sum(scores["forbidden"].values()) < load_week(REPO, week_name).total_points

@@ -254,7 +254,7 @@ def test_block_output_shape(submission):
 def test_block_with_zero_weights_is_the_identity(submission):
     """with every parameter zero, both branches give 0 and the residual connections return x itself"""
     block = submission.transformer.TransformerBlock(8, 2, 32)
-    # PyTorch's own LayerNorm and attention replace ln1, ln2 and attn (so only this task's code counts).
+    # The course's LayerNorm and attention replace ln1, ln2 and attn (so only this task's code counts).
     result = submission.driver("use_torch_parts", block, 8, 2)
     expect_true(result == {"ok": True}, "the block lacks ln1, attn, ln2 or mlp", f"{result}")
     zeros = {k.replace("attn.", "attn.inner.", 1): torch.zeros(s) for k, s in _block_params(8, 32).items()}
@@ -269,7 +269,7 @@ def test_block_with_zero_weights_is_the_identity(submission):
 def test_block_is_causal(submission):
     """TransformerBlock's output at position 0 does not change when the later positions change"""
     block = submission.transformer.TransformerBlock(8, 2, 32)
-    # PyTorch's own LayerNorm and attention replace ln1, ln2 and attn: the block's causal mask counts.
+    # The course's LayerNorm and attention replace ln1, ln2 and attn: the block's causal mask counts.
     result = submission.driver("use_torch_parts", block, 8, 2)
     expect_true(result == {"ok": True}, "the block lacks ln1, attn, ln2 or mlp", f"{result}")
     x = torch.randn(1, 6, 8, generator=torch.Generator().manual_seed(8))
@@ -317,7 +317,7 @@ def test_model_one_token(submission):
 def test_model_is_causal(submission):
     """DecoderLM's logits at position 0 do not change when the later tokens change (stand-in causal blocks)"""
     model = submission.transformer.DecoderLM(11, 16, 4, 2, 13)
-    # The course's stand-in blocks (causal by construction) and nn.LayerNorm replace blocks and ln_f,
+    # The course's stand-in blocks (causal by construction) and layer norm replace blocks and ln_f,
     # so this checks the model's own wiring only.
     result = submission.driver("use_mixer_blocks", model, 16, 2)
     expect_true(result == {"ok": True}, "the model lacks tok_emb, blocks, ln_f or head", f"{result}")

@@ -26,15 +26,28 @@ def env_paths(name: str) -> list[Path]:
 
 
 def worker_groups(week: Any, files: dict[str, bytes], kinds: dict[str, str]) -> list[list[str]]:
-    """The student files grouped by the packages forbidden to them: each group runs in a worker of
-    its own, where those packages cannot be loaded at all (a numpy-only ``conv.py`` apart from a
-    torch ``cnn.py``, so ``conv.py`` cannot reach torch through ``cnn``)."""
-    groups: dict[frozenset, list[str]] = {}
+    """The student files grouped by the APIs forbidden to them: each group runs in a worker of its
+    own, where those APIs are refused whoever reaches them (packages cannot be loaded, operators
+    refuse to run, functions and classes refuse student calls): a numpy-only ``conv.py`` apart from
+    a torch ``cnn.py``, so ``conv.py`` cannot reach torch through ``cnn``; week 4's ``rnn.py``, whose
+    worker refuses ``aten::lstm``, apart from ``char_lm.py``, which may use ``nn.LSTM``."""
+    groups: dict[tuple, list[str]] = {}
     for name in files:
-        blocked = frozenset(f.api for f in week.forbidden_for(name)
-                            if kinds[f.api] == "module" and "." not in f.api)
-        groups.setdefault(blocked, []).append(name)
+        # Every rule: in a worker, each forbidden API is refused for all of its files alike.
+        groups.setdefault(frozenset(f.api for f in week.forbidden_for(name)), []).append(name)
     return list(groups.values())
+
+
+def operators_for(week: Any, file: str) -> dict[str, str]:
+    """The dispatcher operators forbidden in ``file``, each with the message its use raises (the
+    first API that lists it names it): what :func:`coursekit.worker.operators.refuse` takes."""
+    found: dict[str, str] = {}
+    for f in week.forbidden_for(file):
+        for op in f.operators:
+            text = (f"{file} reached PyTorch's operator {op}, the computation of {f.api}, which is "
+                    "forbidden in this file, under any name")
+            found.setdefault(op, f"{text}: {f.reason}" if f.reason else text)
+    return found
 
 
 def connect(state: Any, week: Any):
@@ -67,7 +80,7 @@ def connect(state: Any, week: Any):
     state.notes.extend(f"Warning: {m.message()}" for found_in in missing.values() for m in found_in)
     state.student_sources = dict(files)
     kinds = {f.api: api_kind(f.api) for f in week.forbidden}
-    forbidden = [[f.api, list(f.files), f.reason, kinds[f.api]] for f in week.forbidden]
+    forbidden = [[f.api, list(f.files), f.reason, kinds[f.api], f.everywhere] for f in week.forbidden]
     from . import integrity
     for name, data in files.items():
         state.integrity += integrity.scan(data, name)  # for staff only; never scored
@@ -82,13 +95,13 @@ def connect(state: Any, week: Any):
         from .users import SandboxError
         groups = worker_groups(week, files, kinds)
         for group in groups:
-            # The other groups' modules are not in this worker: importing one gives a stand-in whose
-            # use fails the task, as the forbidden module it might re-export would.
-            apart = [[Path(n).stem, list(group), f"{', '.join(group)} runs apart from {n}, which may use "
-                      "what it may not", "module"] for other in groups if other is not group for n in other]
             try:
                 channel = WorkerChannel(SandboxSettings(
-                    student_files={n: files[n] for n in group}, forbidden=forbidden + apart,
+                    # Every file, so that char_lm.py may import rnn.py's cells; a file another group
+                    # serves runs here under this group's rules (refused whoever calls), so conv.py
+                    # cannot reach torch through cnn.py, whose import of torch fails in its worker.
+                    student_files=dict(files), served_files=list(group), forbidden=forbidden,
+                    operators=operators_for(week, group[0]),  # the same for every file of the group
                     memory_mb=week.budget.memory_mb, cpu_seconds=int(max(week.budget.grade_seconds * 4, 120)),
                     secret_paths=env_paths(SECRET_PATHS_ENV), hidden_paths=env_paths(HIDE_PATHS_ENV),
                     worker_user=state.worker_user, drivers=drivers.read_bytes() if drivers is not None else None,

@@ -162,6 +162,22 @@ def _interface_name(exc: Any, week: Any, sources: dict[str, bytes]) -> str:
     return ""
 
 
+def _owning_task(exc: Any, week: Any, sources: dict[str, bytes]) -> str:
+    """``Task 5 (Layer normalization)``: the task whose function or class holds the innermost frame
+    of the student's that a task covers (from the grader's own parse, as :func:`_interface_name`)."""
+    files = set(getattr(week, "student_files", ()) or ())
+    task_for = getattr(week, "task_for", None)
+    if task_for is None:
+        return ""
+    for file, line, _, _ in reversed(exc.frames):
+        if file in files and type(line) is int:
+            name = _enclosing(sources.get(file), line)
+            task = task_for(file, name) if name else None
+            if task is not None:
+                return f"Task {task.number} ({task.title})"
+    return ""
+
+
 def _where(exc: Any, week: Any, public: bool) -> str:
     """``perceptron.py line 42`` (hidden tests) or with the function (public): only for a frame in
     one of the week's declared files; a hidden test never shows a name the student's process sent."""
@@ -236,6 +252,20 @@ def _driver_failure(exc: Any, public: bool, week: Any) -> str:
     return text
 
 
+def _refused_api(message: str, week: Any) -> str:
+    """The forbidden API (and operator) a refusal's message names, as the week spells it: only the
+    week's own names are taken from the message, which the student's process sent."""
+    message = message or ""
+    found = None
+    for f in getattr(week, "forbidden", ()):
+        for op in f.operators:
+            if re.search(rf"{re.escape(op)}\b", message) and re.search(rf"\b{re.escape(f.api)}\b", message):
+                return f"{f.api} (PyTorch's operator {op}, under whatever name your code reached it)"
+        if re.search(rf"\b{re.escape(f.api)}\b", message) and (found is None or len(f.api) > len(found)):
+            found = f.api
+    return found or "see the handout's list of what is allowed and forbidden"
+
+
 def _describe_student_error(exc: Any, public: bool, week: Any, sources: dict[str, bytes]) -> str:
     where = _where(exc, week, public)
     method = _interface_name(exc, week, sources)
@@ -247,9 +277,11 @@ def _describe_student_error(exc: Any, public: bool, week: Any, sources: dict[str
         stub = f" ({clean(exc.message, 300)})" if public and exc.message else ""
         return f"Not implemented yet: {where or 'your code'}{inside} raised NotImplementedError{stub}."
     if exc.type == "ForbiddenAPIError":
-        apis = sorted({f.api for f in getattr(week, "forbidden", ())})
-        text = f"Your code used an API this week forbids ({', '.join(apis) or 'see the handout'})"
-        return f"{text}: {clean(exc.message, 300)}" if public else f"{text}{at}{inside}."
+        text = f"Your code used an API this week forbids: {_refused_api(exc.message, week)}"
+        owner = _owning_task(exc, week, sources)
+        if owner:  # a later task's test that runs it fails too: say whose code it is
+            text += f"\nThe call is in {owner}'s code; every test that runs that code fails as if it were not written yet."
+        return f"{text}\n{clean(exc.message, 300)}" if public else f"{text}{at}{inside}."
     if not public:
         return f"Your code raised {kind}{at}{inside}{called}."
     lines = [f"Your code raised {clean(exc.type, 100)}: {clean(exc.message)}".strip()]

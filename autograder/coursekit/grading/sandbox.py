@@ -51,8 +51,10 @@ _BOOT = ("import sys; sys.path.insert(0, {rt!r}); "
 
 @dataclass
 class SandboxSettings:
-    student_files: dict[str, bytes]          # declared module files, by name
+    student_files: dict[str, bytes]          # declared module files, by name (all of the submission's)
+    served_files: list[str] | None = None    # those whose modules this worker serves (default: all)
     forbidden: list = field(default_factory=list)
+    operators: dict[str, str] = field(default_factory=dict)  # refused in the worker: name -> message
     memory_mb: int = 1500
     cpu_seconds: int = 600
     threads: int = 1
@@ -65,7 +67,10 @@ class SandboxSettings:
 
     @property
     def modules(self) -> list[str]:
-        return [Path(f).stem for f in self.student_files]
+        """The modules this worker serves and imports at its start: its group's files
+        (``grading.connect.worker_groups``). The other files are in its folder too, so that one
+        file may import another; there they run under this worker's rules."""
+        return [Path(f).stem for f in (self.served_files if self.served_files is not None else self.student_files)]
 
 
 def _status(header: dict, buffers: list[bytes]) -> dict:
@@ -141,8 +146,8 @@ class WorkerChannel:
         """The command and Popen options that run ``command`` isolated as this run allows."""
         if self.isolation == isolation.NAMESPACES:
             hidden = [*self.settings.secret_paths, *self.settings.hidden_paths]
-            files = set(self.settings.student_files)
-            blocked = [api for api, rule_files, _, kind in self.settings.forbidden
+            files = {f"{m}.py" for m in self.settings.modules}
+            blocked = [api for api, rule_files, _, kind, *_ in self.settings.forbidden
                        if kind == "module" and "." not in api and files <= set(rule_files)]
             return isolation.wrap(command, uid=self.user.pw_uid, gid=self.user.pw_gid, writable=writable,
                                   readable=readable, hidden=hidden,
@@ -222,7 +227,7 @@ class WorkerChannel:
         rep_r, rep_w = os.pipe()
         settings = {"in_fd": req_r, "out_fd": rep_w, "student_dir": str(student_dir),
                     "modules": self.settings.modules, "limits": self._limits(),
-                    "forbidden": self.settings.forbidden,
+                    "forbidden": self.settings.forbidden, "operators": self.settings.operators,
                     "broken": {m: f.summary() for m, f in self.import_failures.items()},
                     "syscall_filter": "required" if self.root_mode else "optional",
                     "drivers_file": (str(self.runtime / WEEK_DRIVERS_NAME)

@@ -39,8 +39,8 @@ class ForbiddenAPIError(ImportError):
 class Rule:
     """One forbidden API; ``kind`` is ``"module"`` or ``"attribute"`` (decided by the grader)."""
 
-    def __init__(self, api: str, files: list[str], reason: str, kind: str | None = None):
-        self.api, self.files, self.reason = api, set(files), reason
+    def __init__(self, api: str, files: list[str], reason: str, kind: str | None = None, everywhere: bool = False):
+        self.api, self.files, self.reason, self.everywhere = api, set(files), reason, everywhere
         self.kind = kind or ("module" if "." not in api or _is_module(api) else "attribute")
 
     def message(self, file: str) -> str:
@@ -197,11 +197,26 @@ def _caller_file(depth: int, student_dir: str) -> str | None:
     return None
 
 
-def install(rules: list[Rule], student_dir: Path, files: list[str] | None = None) -> None:
+def install(rules: list[Rule], student_dir: Path, files: list[str] | None = None,
+            worker: dict | None = None) -> None:
     """Install ``rules`` for the student ``files`` in ``student_dir`` (all files by default): module
-    rules that cover every file are blocked outright, the rest are guarded per file."""
+    rules that cover every file are blocked outright, the rest are guarded per file.
+
+    In a worker (``worker``: ``{"anchor": the frame of the worker's request loop, "library_files":
+    [the drivers]}``), whose ``files`` all forbid the same APIs, only their rules count, and they
+    bind every student file loaded there: forbidden attributes and ``everywhere`` modules are
+    refused whoever reaches them (:mod:`coursekit.worker.strict`), forbidden modules whichever
+    student file imports them."""
     if not rules:
         return
+    if worker is not None:
+        # Only the rules of this worker's files: char_lm.py's worker may use what rnn.py's refuses.
+        if files is not None:
+            rules = [r for r in rules if r.files & set(files)]
+        strict_rules = [r for r in rules if r.kind == "attribute" or (r.kind == "module" and r.everywhere)]
+        rules = [r for r in rules if r not in strict_rules or r.kind == "module"]
+        if strict_rules:
+            _install_strict(strict_rules, str(student_dir), worker)
     student = str(student_dir)
     present = set(files) if files is not None else None
     module_rules: list[Rule] = []
@@ -215,7 +230,7 @@ def install(rules: list[Rule], student_dir: Path, files: list[str] | None = None
                 blocked.append(rule)
             else:
                 module_rules.append(rule)
-        else:
+        elif rule.kind == "attribute":
             _wrap_attribute(rule, student)
     if blocked:
         block_modules(blocked)
@@ -229,7 +244,9 @@ def install(rules: list[Rule], student_dir: Path, files: list[str] | None = None
         if file is None:
             return None
         for rule in module_rules:
-            if file in rule.files and (name == rule.api or name.startswith(rule.api + ".")):
+            # In a worker every student file runs under the worker's rules (another group's file
+            # imported here included); in process, each file under its own.
+            if (worker is not None or file in rule.files) and (name == rule.api or name.startswith(rule.api + ".")):
                 return rule
         return None
 
@@ -261,6 +278,27 @@ def install(rules: list[Rule], student_dir: Path, files: list[str] | None = None
 
     builtins.__import__ = guarded_import
     importlib.import_module = guarded_import_module
+
+
+def _install_strict(rules: list[Rule], student: str, worker: dict) -> None:
+    from . import strict
+
+    messages = {r.api: r.message(", ".join(sorted(r.files))) for r in rules}
+    register = strict.install(student, list(worker.get("library_files") or []), worker["anchor"], messages)
+    for rule in rules:
+        if rule.kind == "module":
+            strict.guard_module(rule.api, rule.api, register)
+            continue
+        parent_name, _, attr = rule.api.rpartition(".")
+        try:
+            parent = importlib.import_module(parent_name)
+            original = getattr(parent, attr)
+        except (ImportError, AttributeError):
+            continue  # an API this installation does not have cannot be called either
+        if isinstance(original, type):
+            strict.guard_class(original, rule.api, register)
+        elif callable(original):
+            strict.guard_function(parent, attr, rule.api, register)
 
 
 def _is_module(api: str) -> bool:

@@ -4,7 +4,8 @@ Started by the grader (``coursekit.grading.sandbox``) as a fresh interpreter, as
 user when the grader is root, with one JSON argument::
 
     python -I -c "<bootstrap>" '{"in_fd": 3, "out_fd": 4, "student_dir": ..., "modules": [...],
-                                 "limits": {...}, "forbidden": [[api, [files], reason], ...],
+                                 "limits": {...}, "forbidden": [[api, [files], reason, kind, everywhere], ...],
+                                 "operators": {"aten::layer_norm": message if used, ...},
                                  "broken": {module: why its import failed in an earlier worker},
                                  "drivers_file": path of the week's drivers or null}'
 
@@ -88,10 +89,14 @@ def serve(settings: dict) -> int:
     in_fd, out_fd = int(settings["in_fd"]), int(settings["out_fd"])
     student_dir = Path(settings["student_dir"])
     apply_limits(settings.get("limits", {}))
-    guard.install([guard.Rule(*rule) for rule in settings.get("forbidden", [])], student_dir,
-                  files=[f"{m}.py" for m in settings["modules"]])
-    os.chdir(student_dir)
     drivers_file = settings.get("drivers_file")
+    guard.install([guard.Rule(*rule) for rule in settings.get("forbidden", [])], student_dir,
+                  files=[f"{m}.py" for m in settings["modules"]],
+                  worker={"anchor": sys._getframe(), "library_files": [drivers_file] if drivers_file else []})
+    if settings.get("operators"):  # before student code: every spelling of them is refused
+        from .operators import refuse
+        refuse(settings["operators"])
+    os.chdir(student_dir)
     server = Server(student_dir, settings["modules"], Path(drivers_file) if drivers_file else None,
                     broken=settings.get("broken"), status=status)
     sys.meta_path.insert(0, BrokenModules(server.broken))
