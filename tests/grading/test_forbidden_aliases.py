@@ -24,7 +24,31 @@ pytestmark = pytest.mark.slow
 
 REPO = Repo(find_repo_root(Path(__file__)))
 
-#: Week -> (student file, the module's header, {alias name: body that computes a forbidden thing}).
+#: Every spelling of a package forbidden to a whole worker (weeks 1-3's numpy-only files).
+TORCH_HEADER = """
+    import importlib, sys, glob, ctypes
+    import numpy as np
+"""
+TORCH_ALIASES = {
+    "import torch": "import torch\nreturn torch.ones(2)",
+    "a computed __import__": "t = __import__(''.join(map(chr, (116, 111, 114, 99, 104))))\nreturn t.ones(2)",
+    "importlib": "return importlib.import_module('tor' + 'ch').ones(2)",
+    "a submodule by importlib": "return importlib.import_module('torch.nn.functional').relu(np.ones(2))",
+    "sys.modules after an import elsewhere": "__import__('torch')\nreturn sys.modules['torch'].ones(2)",
+    "torch's native library by ctypes": (
+        "found = glob.glob(sys.prefix + '/lib/python3*/site-packages/torch/lib/libtorch_cpu.so')\n"
+        "if not found:  # the package folder is hidden from this worker altogether\n"
+        "    raise LookupError('forbidden package not visible')\n"
+        "return ctypes.CDLL(found[0])"),
+    "torch's source read and executed": (
+        "found = glob.glob(sys.prefix + '/lib/python3*/site-packages/torch/functional.py')\n"
+        "if not found:\n"
+        "    raise LookupError('forbidden package not visible')\n"
+        "return open(found[0]).read()"),
+}
+
+#: Week -> (student file, the module's header, {alias name: body that computes a forbidden thing},
+#: [bodies that must still work], optionally {another student file: its source}).
 ALIASES = {
     "transformer": ("transformer.py", """
         import torch, threading, sys
@@ -124,6 +148,29 @@ ALIASES = {
         "torch.ops.aten.binary_cross_entropy": "return torch.ops.aten.binary_cross_entropy(torch.sigmoid(z), torch.ones(4))",
         "torch._C._nn.binary_cross_entropy": "return torch._C._nn.binary_cross_entropy(torch.sigmoid(z), torch.ones(4))",
     }, ["return -(torch.nn.functional.softplus(-z)).sum()"]),
+    # A package forbidden to every file of a worker cannot be loaded at all, however it is reached.
+    "perceptron": ("perceptron.py", TORCH_HEADER, TORCH_ALIASES, ["return float(np.tanh(0.5))"]),
+    "backprop": ("backprop.py", TORCH_HEADER, TORCH_ALIASES, ["return float(np.exp(0.0))"]),
+    "cnn": ("conv.py", TORCH_HEADER, {
+        **TORCH_ALIASES,
+        "torch re-exported by cnn.py": "from cnn import torch as t\nreturn t.ones(2)",
+        "conv2d re-exported by cnn.py": "import cnn\nreturn cnn.F.conv2d(cnn.torch.ones(1, 1, 3, 3), cnn.torch.ones(1, 1, 2, 2))",
+        "scipy.signal": "from scipy import signal\nreturn signal.convolve2d(np.ones((3, 3)), np.ones((2, 2)))",
+        "scipy.signal by importlib": (
+            "return importlib.import_module('scipy.' + 'signal').correlate2d(np.ones((3, 3)), np.ones((2, 2)))"),
+        "scipy.signal's private module": (
+            "return importlib.import_module('scipy.signal._signaltools').convolve(np.ones(3), np.ones(2))"),
+        "scipy.ndimage by a computed name": (
+            "import scipy\nreturn getattr(scipy, 'nd' + 'image').convolve(np.ones((3, 3)), np.ones((2, 2)))"),
+    }, ["return float(np.lib.stride_tricks.sliding_window_view(np.ones(4), 2).sum())"],
+        {"cnn.py": "import torch\nimport torch.nn.functional as F\n"}),
+    "diffusion": ("diffusion.py", """
+        import importlib, sys
+    """, {
+        "diffusers by importlib": "return importlib.import_module('diff' + 'users').DDPMScheduler()",
+        "denoising_diffusion_pytorch by __import__": (
+            "return __import__('denoising_diffusion_' + 'pytorch').GaussianDiffusion()"),
+    }, ["import torch\nreturn float(torch.ones(2).sum())"]),
 }
 
 
@@ -166,9 +213,10 @@ def _worker(week_name: str, file: str, source: str, others: dict[str, str] | Non
 
 @pytest.mark.parametrize("week_name", sorted(ALIASES))
 def test_every_alias_of_a_forbidden_api_is_refused_in_the_worker(week_name, isolation_mode):
-    file, header, aliases, allowed = ALIASES[week_name]
+    file, header, aliases, allowed, *others = ALIASES[week_name]
     names = list(aliases)
-    channel, submission = _worker(week_name, file, _source(header, [aliases[n] for n in names] + allowed))
+    channel, submission = _worker(week_name, file, _source(header, [aliases[n] for n in names] + allowed),
+                                  others[0] if others else None)
     module = getattr(submission, Path(file).stem)
     computed, refused = [], []
     try:

@@ -184,10 +184,11 @@ def block_modules(rules: list[Rule]) -> None:
     sys.addaudithook(hook)
 
 
-def _caller_file(depth: int, student_dir: str) -> str | None:
-    """File name of the nearest calling frame that lies in the student folder, within a few frames."""
+def _caller_file(depth: int, student_dir: str, reach: int = 3) -> str | None:
+    """File name of the nearest calling frame that lies in the student folder, within ``reach``
+    frames."""
     frame = sys._getframe(depth)
-    for _ in range(3):
+    for _ in range(reach):
         if frame is None:
             return None
         filename = frame.f_code.co_filename
@@ -223,10 +224,12 @@ def install(rules: list[Rule], student_dir: Path, files: list[str] | None = None
     blocked: list[Rule] = []
     for rule in rules:
         if rule.kind == "module":
-            # A whole package no file of this worker may use is blocked outright; a submodule of a
-            # package the worker's libraries use (torch.distributions, which torch.optim reaches
-            # internally) only for the files that may not use it.
-            if present is not None and present <= rule.files and "." not in rule.api:
+            # A whole package no file of this worker may use is blocked outright, and in a worker so
+            # is a submodule its own package does not load (scipy.signal, which
+            # getattr(scipy, "sig" + "nal") would otherwise import); a submodule the package loads
+            # itself (torch.nn.modules.rnn) only for the files that may not use it, by name.
+            if present is not None and present <= rule.files and (
+                    "." not in rule.api or (worker is not None and _unused_by_its_package(rule.api))):
                 blocked.append(rule)
             else:
                 module_rules.append(rule)
@@ -271,9 +274,12 @@ def install(rules: list[Rule], student_dir: Path, files: list[str] | None = None
         return real_import(name, globals, locals, fromlist, level)
 
     def guarded_import_module(name, package=None):
-        rule = match(name, _caller_file(2, student))
+        # The direct caller only: a library's lazy import (scipy's __getattr__ importing
+        # scipy.signal for the student's "from scipy import signal") is the library's.
+        caller = _caller_file(2, student, reach=1)
+        rule = match(name, caller)
         if rule is not None:
-            return ForbiddenModule(name, rule.message(_caller_file(2, student) or "?"))
+            return ForbiddenModule(name, rule.message(caller or "?"))
         return real_import_module(name, package)
 
     builtins.__import__ = guarded_import
@@ -299,6 +305,16 @@ def _install_strict(rules: list[Rule], student: str, worker: dict) -> None:
             strict.guard_class(original, rule.api, register)
         elif callable(original):
             strict.guard_function(parent, attr, rule.api, register)
+
+
+def _unused_by_its_package(api: str) -> bool:
+    """Whether submodule ``api`` is not loaded once its top-level package is (importing the package
+    if need be): then blocking it cannot break the package itself."""
+    try:
+        importlib.import_module(api.split(".")[0])
+    except ImportError:
+        return True
+    return api not in sys.modules
 
 
 def _is_module(api: str) -> bool:
