@@ -271,7 +271,7 @@ def test_a_file_may_import_another_and_runs_it_under_its_own_workers_rules(isola
             return nn.LSTM(3, 4, batch_first=True)(torch.randn(1, 2, 3))[0].shape[-1]
     """)}
     week = load_week(REPO, "rnn")
-    assert sorted(worker_groups(week, files, {})) == [["char_lm.py"], ["rnn.py"]]
+    assert sorted(worker_groups(week, files)) == [["char_lm.py"], ["rnn.py"]]
     channels = []
     try:
         channel, char_lm = _worker("rnn", "char_lm.py", files["char_lm.py"], {"rnn.py": files["rnn.py"]})

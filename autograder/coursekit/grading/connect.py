@@ -25,13 +25,13 @@ def env_paths(name: str) -> list[Path]:
     return [Path(p) for p in raw.split(os.pathsep) if p]
 
 
-def worker_groups(week: Any, files: dict[str, bytes], kinds: dict[str, str]) -> list[list[str]]:
+def worker_groups(week: Any, files: dict[str, bytes]) -> list[list[str]]:
     """The student files grouped by the APIs forbidden to them: each group runs in a worker of its
     own, where those APIs are refused whoever reaches them (packages cannot be loaded, operators
     refuse to run, functions and classes refuse student calls): a numpy-only ``conv.py`` apart from
     a torch ``cnn.py``, so ``conv.py`` cannot reach torch through ``cnn``; week 4's ``rnn.py``, whose
     worker refuses ``aten::lstm``, apart from ``char_lm.py``, which may use ``nn.LSTM``."""
-    groups: dict[tuple, list[str]] = {}
+    groups: dict[frozenset, list[str]] = {}
     for name in files:
         # Every rule: in a worker, each forbidden API is refused for all of its files alike.
         groups.setdefault(frozenset(f.api for f in week.forbidden_for(name)), []).append(name)
@@ -93,7 +93,7 @@ def connect(state: Any, week: Any):
     if state.mode == "worker":
         from .sandbox import SandboxSettings, WorkerChannel
         from .users import SandboxError
-        groups = worker_groups(week, files, kinds)
+        groups = worker_groups(week, files)
         for group in groups:
             try:
                 channel = WorkerChannel(SandboxSettings(

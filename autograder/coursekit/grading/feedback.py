@@ -148,34 +148,33 @@ def _enclosing(source: bytes | None, line: int) -> str:
     return inner[-1] if inner else ""
 
 
-def _interface_name(exc: Any, week: Any, sources: dict[str, bytes]) -> str:
-    """``Linear.backward``: the innermost frame of the student's that lies in a task's function or
-    class, named from the grader's own parse of the submitted file (static text, which no hidden
-    input can reach), and only when a task of the week covers it."""
-    files = set(getattr(week, "student_files", ()) or ())
-    for file, line, _, _ in reversed(exc.frames):
-        if file in files and type(line) is int:
-            name = _enclosing(sources.get(file), line)
-            task_for = getattr(week, "task_for", None)
-            if name and task_for is not None and task_for(file, name) is not None:
-                return name
-    return ""
-
-
-def _owning_task(exc: Any, week: Any, sources: dict[str, bytes]) -> str:
-    """``Task 5 (Layer normalization)``: the task whose function or class holds the innermost frame
-    of the student's that a task covers (from the grader's own parse, as :func:`_interface_name`)."""
+def _task_frame(exc: Any, week: Any, sources: dict[str, bytes]) -> tuple[str, Any] | None:
+    """``("Linear.backward", its task)``: the innermost frame of the student's that lies in a task's
+    function or class, named from the grader's own parse of the submitted file (static text, which
+    no hidden input can reach), and only when a task of the week covers it."""
     files = set(getattr(week, "student_files", ()) or ())
     task_for = getattr(week, "task_for", None)
     if task_for is None:
-        return ""
+        return None
     for file, line, _, _ in reversed(exc.frames):
         if file in files and type(line) is int:
             name = _enclosing(sources.get(file), line)
             task = task_for(file, name) if name else None
             if task is not None:
-                return f"Task {task.number} ({task.title})"
-    return ""
+                return name, task
+    return None
+
+
+def _interface_name(exc: Any, week: Any, sources: dict[str, bytes]) -> str:
+    """``Linear.backward`` (see :func:`_task_frame`), or ``""``."""
+    found = _task_frame(exc, week, sources)
+    return found[0] if found else ""
+
+
+def _owning_task(exc: Any, week: Any, sources: dict[str, bytes]) -> str:
+    """``Task 5 (Layer normalization)``: the task whose code holds the frame :func:`_task_frame` finds."""
+    found = _task_frame(exc, week, sources)
+    return f"Task {found[1].number} ({found[1].title})" if found else ""
 
 
 def _where(exc: Any, week: Any, public: bool) -> str:
@@ -280,7 +279,8 @@ def _describe_student_error(exc: Any, public: bool, week: Any, sources: dict[str
         text = f"Your code used an API this week forbids: {_refused_api(exc.message, week)}"
         owner = _owning_task(exc, week, sources)
         if owner:  # a later task's test that runs it fails too: say whose code it is
-            text += f"\nThe call is in {owner}'s code; every test that runs that code fails as if it were not written yet."
+            text += (f"\nThe call is in {owner}'s code; every test that runs that code fails as if it "
+                     "were not written yet.")
         return f"{text}\n{clean(exc.message, 300)}" if public else f"{text}{at}{inside}."
     if not public:
         return f"Your code raised {kind}{at}{inside}{called}."

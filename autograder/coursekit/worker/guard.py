@@ -214,8 +214,8 @@ def install(rules: list[Rule], student_dir: Path, files: list[str] | None = None
         # Only the rules of this worker's files: char_lm.py's worker may use what rnn.py's refuses.
         if files is not None:
             rules = [r for r in rules if r.files & set(files)]
-        strict_rules = [r for r in rules if r.kind == "attribute" or (r.kind == "module" and r.everywhere)]
-        rules = [r for r in rules if r not in strict_rules or r.kind == "module"]
+        strict_rules = [r for r in rules if r.kind == "attribute" or r.everywhere]
+        rules = [r for r in rules if r.kind == "module"]  # attributes are the strict guard's alone
         if strict_rules:
             _install_strict(strict_rules, str(student_dir), worker)
     student = str(student_dir)
