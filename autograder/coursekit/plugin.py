@@ -85,6 +85,23 @@ def _state(config: pytest.Config) -> GradingState:
     return config.stash[_STATE]
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """When grading, read the submission and launch its workers now, so that their start-up (an
+    interpreter, torch) overlaps with the grader's own (collecting the tests imports torch too).
+    What goes wrong here is recorded in the state, as ``connect`` does in a test, and said by the
+    first test that needs the submission."""
+    state = _state(session.config)
+    if (state.mode != "worker" or state.week is None or state.submission_dir is None or state.connection
+            or session.config.option.collectonly):
+        return
+    from .grading.connect import connect
+
+    try:
+        state.connection = connect(state, state.week)
+    except (Exception, pytest.fail.Exception):
+        pass  # connect recorded why (submission_error, setup_error); the first test reports it
+
+
 # --- collection ----------------------------------------------------------------------------
 
 def _marker_arg(item: pytest.Item, name: str, default: Any = None) -> Any:

@@ -10,7 +10,7 @@ command line and the Python API are the same functions; heavy imports happen ins
     coursekit autograder HW
     coursekit student HW
     coursekit release HW
-    coursekit bench [HW] [--batch N]
+    coursekit bench [HW] [--batch N] [--repeats N]
     coursekit lab HW [--stencil]
     coursekit figures
 """
@@ -80,6 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("week", nargs="?", default=None)
     p.add_argument("--batch", type=int, default=200, metavar="N",
                    help="submissions in the batch-grading benchmark (0: skip it; only without a week)")
+    p.add_argument("--repeats", type=int, default=5, metavar="N",
+                   help="paired runs (graded, in process) per week; times are their medians")
     return parser
 
 
@@ -130,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             return run()
         if args.command == "bench":
             from .commands.bench import main as run
-            return run(week=args.week, batch=args.batch)
+            return run(week=args.week, batch=args.batch, repeats=args.repeats)
     except (ConfigError, LayoutError, MarkerError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

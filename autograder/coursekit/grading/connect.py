@@ -38,6 +38,32 @@ def worker_groups(week: Any, files: dict[str, bytes]) -> list[list[str]]:
     return list(groups.values())
 
 
+#: Packages a worker may import while it starts, before any student code, when its files import
+#: them and they are not forbidden there: their import (a second or so for torch) is then start-up,
+#: the grader's time, and overlaps with the other workers' and the grader's own work.
+PRELOADABLE = ("numpy", "torch")
+
+
+def preload_for(week: Any, group: list[str], files: dict[str, bytes]) -> list[str]:
+    """The packages of ``PRELOADABLE`` that a file of ``group`` imports (at any depth) and that no
+    rule forbids to a file of the group."""
+    import ast
+
+    forbidden = {f.api for name in group for f in week.forbidden_for(name)}  # a whole package
+    used: set[str] = set()
+    for name in group:
+        try:
+            tree = ast.parse(files[name], name)
+        except (SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                used.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                used.add(node.module.split(".")[0])
+    return [p for p in PRELOADABLE if p in used and p not in forbidden]
+
+
 def operators_for(week: Any, file: str) -> dict[str, str]:
     """The dispatcher operators forbidden in ``file``, each with the message its use raises (the
     first API that lists it names it): what :func:`coursekit.worker.operators.refuse` takes."""
@@ -106,7 +132,8 @@ def connect(state: Any, week: Any):
                     secret_paths=env_paths(SECRET_PATHS_ENV), hidden_paths=env_paths(HIDE_PATHS_ENV),
                     worker_user=state.worker_user, drivers=drivers.read_bytes() if drivers is not None else None,
                     # Importing a file may take as long as one call; its failure is recorded once.
-                    import_seconds=week.budget.call_timeout_seconds))
+                    import_seconds=week.budget.call_timeout_seconds,
+                    preload=preload_for(week, group, files)))
             except SandboxError as e:
                 state.setup_error = str(e)
                 state.notes.insert(0, f"The autograder could not start, so nothing was graded (not your "
@@ -116,6 +143,8 @@ def connect(state: Any, week: Any):
             conn = Connection(channel, week.budget.call_timeout_seconds,
                               [m for n in group for m in missing[n]])
             connections.update({Path(n).stem: conn for n in group})
+        for channel in state.channels:  # every group's worker starts at once; requests wait for theirs
+            channel.launch()
     elif os.environ.get(GRADING_ENV):
         pytest.fail("a grading run must use the sandboxed worker (--grading-mode worker)", pytrace=False)
     else:

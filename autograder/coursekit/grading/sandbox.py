@@ -64,6 +64,7 @@ class SandboxSettings:
     drivers: bytes | None = None             # the week's drivers.py, if it has one
     worker_user: str | None = None           # a user the supervisor holds (root only); else taken here
     import_seconds: float = 60.0             # charged time allowed to import each student module
+    preload: list[str] = field(default_factory=list)  # packages imported at start-up (grader's time)
 
     @property
     def modules(self) -> list[str]:
@@ -112,6 +113,8 @@ class WorkerChannel:
         self.import_failures: dict[str, ImportFailure] = {}  # by module: recorded once, never retried
         #: What the last worker said of its set-up when it started (its syscall filter).
         self.worker_status: dict = {}
+        self.awaiting_start = False  # launched, its answer to ping not yet read
+        self.started_at = 0.0
         self._known_children = {p for p, _, ppid, _, _ in users.processes() if ppid == os.getpid()}
         self.preflight()
 
@@ -210,17 +213,28 @@ class WorkerChannel:
                 "environment from the system python3 somewhere readable, e.g. "
                 "`make VENV=/opt/course-venv ...`.")
 
+    def launch(self) -> None:
+        """Start a worker's process without waiting for it, so that several workers (one per
+        group of files, see ``grading.connect``) start at once, on other cores, while the grader
+        goes on; the first request waits for it (``start``). Does nothing when a worker is running
+        or starting, or when starting one has failed (the next request says so)."""
+        if self.proc is None and self.failed_starts == 0:
+            self._spawn()
+
     def start(self) -> None:
         """Start a worker and import the student's modules in it, each within the import limit.
         A module whose import fails (an exception, a timeout, a crash) is recorded once in
         ``import_failures`` and never imported again: every later request that needs it fails at
         once with that reason, and a fresh worker is started for the other modules."""
         while True:
-            self._boot()
+            if self.proc is None:
+                self._spawn()
+            self._await_start()
             if self._import_modules():
                 return
 
-    def _boot(self) -> None:
+    def _spawn(self) -> None:
+        """Start the worker process and send it ``ping``; ``_await_start`` reads the answer."""
         self.generation += 1
         student_dir = self._student_dir()
         req_r, req_w = os.pipe()
@@ -228,6 +242,7 @@ class WorkerChannel:
         settings = {"in_fd": req_r, "out_fd": rep_w, "student_dir": str(student_dir),
                     "modules": self.settings.modules, "limits": self._limits(),
                     "forbidden": self.settings.forbidden, "operators": self.settings.operators,
+                    "preload": self.settings.preload,
                     "broken": {m: f.summary() for m, f in self.import_failures.items()},
                     "syscall_filter": "required" if self.root_mode else "optional",
                     "drivers_file": (str(self.runtime / WEEK_DRIVERS_NAME)
@@ -248,12 +263,23 @@ class WorkerChannel:
         self.req_w, self.rep_r = req_w, rep_r
         WorkerChannel.live.add(self.proc.pid)
         self.reader = protocol.FrameReader(rep_r)
-        # Start-up (an interpreter, numpy) is the grader's time, not the student's: wait for it
-        # here, generously, so the first call's deadline measures the student's code alone.
-        deadline = time.monotonic() + STARTUP_SECONDS
+        self.started_at = time.monotonic()
+        self.awaiting_start = True
+        try:  # a frame this small fits the pipe's buffer: the write never waits for the worker
+            protocol.write_frame(self.req_w, protocol.pack_frame({"op": "ping", "id": 0}, []),
+                                 self.started_at + STARTUP_SECONDS)
+        except protocol.ProtocolError:
+            pass  # it died at once: _await_start says so
+
+    def _await_start(self) -> None:
+        """Wait for the answer to ``ping``. Start-up (an interpreter, numpy, the week's packages)
+        is the grader's time, not the student's: it is waited for generously, so that the first
+        call's deadline measures the student's code alone."""
+        if not self.awaiting_start:
+            return
+        self.awaiting_start = False
         try:
-            protocol.write_frame(self.req_w, protocol.pack_frame({"op": "ping", "id": 0}, []), deadline)
-            header, buffers = self.reader.read(deadline)
+            header, buffers = self.reader.read(self.started_at + STARTUP_SECONDS)
             self.worker_status = _status(header, buffers)
         except protocol.ProtocolError as e:
             self._fail(f"did not start: {e}")
@@ -305,10 +331,10 @@ class WorkerChannel:
         """Send one request and return the reply. Raises :class:`WorkerFailure` when the worker
         crashes, hangs or breaks the protocol, and :class:`ImportFailure` at once for a request to a
         module whose import failed."""
-        if self.proc is not None and self.proc.poll() is not None:
+        if self.proc is not None and not self.awaiting_start and self.proc.poll() is not None:
             self._fail(f"found dead before a request ({self._stop()})")  # died after its last reply
         self._refuse_if_broken(message)
-        if self.proc is None:
+        if self.proc is None or self.awaiting_start:  # not started, or launched and not yet waited for
             if self.failed_starts >= 2:  # it will not start: say so at once instead of waiting again
                 raise WorkerFailure("startup", "the worker process could not start")
             self.start()
@@ -390,6 +416,7 @@ class WorkerChannel:
             except OSError:
                 pass
         proc = self.proc
+        self.awaiting_start = False
         users.send(proc.pid, signal.SIGKILL)
         try:
             code = proc.wait(timeout=10)

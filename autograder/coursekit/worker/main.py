@@ -6,6 +6,7 @@ user when the grader is root, with one JSON argument::
     python -I -c "<bootstrap>" '{"in_fd": 3, "out_fd": 4, "student_dir": ..., "modules": [...],
                                  "limits": {...}, "forbidden": [[api, [files], reason, kind, everywhere], ...],
                                  "operators": {"aten::layer_norm": message if used, ...},
+                                 "preload": [packages imported before the answer to ping],
                                  "broken": {module: why its import failed in an earlier worker},
                                  "drivers_file": path of the week's drivers or null}'
 
@@ -18,6 +19,7 @@ grader's first message; otherwise it goes on and says so in its answer to ``ping
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import resource
@@ -96,6 +98,11 @@ def serve(settings: dict) -> int:
     if settings.get("operators"):  # before student code: every spelling of them is refused
         from .operators import refuse
         refuse(settings["operators"])
+    for package in settings.get("preload", []):  # the grader's start-up time, not the student's
+        try:
+            importlib.import_module(package)
+        except Exception:
+            pass  # the student's own import of it fails, and says why, in the student's time
     os.chdir(student_dir)
     server = Server(student_dir, settings["modules"], Path(drivers_file) if drivers_file else None,
                     broken=settings.get("broken"), status=status)
