@@ -47,20 +47,10 @@ PRELOADABLE = ("numpy", "torch")
 def preload_for(week: Any, group: list[str], files: dict[str, bytes]) -> list[str]:
     """The packages of ``PRELOADABLE`` that a file of ``group`` imports (at any depth) and that no
     rule forbids to a file of the group."""
-    import ast
+    from .imports import top_level_imports
 
     forbidden = {f.api for name in group for f in week.forbidden_for(name)}  # a whole package
-    used: set[str] = set()
-    for name in group:
-        try:
-            tree = ast.parse(files[name], name)
-        except (SyntaxError, ValueError):
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                used.update(alias.name.split(".")[0] for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                used.add(node.module.split(".")[0])
+    used = {top for name in group for top in top_level_imports(files[name], name)}
     return [p for p in PRELOADABLE if p in used and p not in forbidden]
 
 

@@ -62,26 +62,33 @@ def is_available(module: str) -> bool:
         return False
 
 
-def missing_imports(source: bytes | str, file: str, student_files: tuple[str, ...] | list[str]) -> list[MissingImport]:
-    """The imports in ``source`` (any depth: module level, functions, ``try`` blocks) of top-level
-    modules that are neither ``student_files`` (by stem), the standard library, nor installed. A
-    source that does not parse has none (Python reports the syntax error itself)."""
+def top_level_imports(source: bytes | str, file: str) -> dict[str, int]:
+    """The top-level modules ``source`` imports (any depth: module level, functions, ``try``
+    blocks), each with the line of its first import. Relative imports are left out (there is no
+    package around a student file); a source that does not parse has none."""
     try:
         tree = ast.parse(source, file)
     except (SyntaxError, ValueError):
-        return []
-    own = {Path(f).stem for f in student_files}
-    found: dict[str, MissingImport] = {}
+        return {}
+    found: dict[str, int] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             names = [node.module]
         else:
-            continue  # a relative import: there is no package around a student file either way
+            continue
         for name in names:
             top = name.split(".")[0]
-            if top in own or top in found or is_available(top):
-                continue
-            found[top] = MissingImport(file, node.lineno, top, tuple(student_files))
-    return sorted(found.values(), key=lambda m: m.line)
+            found[top] = min(found.get(top, node.lineno), node.lineno)
+    return found
+
+
+def missing_imports(source: bytes | str, file: str, student_files: tuple[str, ...] | list[str]) -> list[MissingImport]:
+    """The imports in ``source`` (``top_level_imports``) of top-level modules that are neither
+    ``student_files`` (by stem), the standard library, nor installed. A source that does not parse
+    has none (Python reports the syntax error itself)."""
+    own = {Path(f).stem for f in student_files}
+    return sorted((MissingImport(file, line, top, tuple(student_files))
+                   for top, line in top_level_imports(source, file).items()
+                   if top not in own and not is_available(top)), key=lambda m: m.line)

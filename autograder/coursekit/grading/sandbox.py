@@ -113,8 +113,8 @@ class WorkerChannel:
         self.import_failures: dict[str, ImportFailure] = {}  # by module: recorded once, never retried
         #: What the last worker said of its set-up when it started (its syscall filter).
         self.worker_status: dict = {}
-        self.awaiting_start = False  # launched, its answer to ping not yet read
-        self.started_at = 0.0
+        #: While a launched worker's answer to ping is not yet read: when waiting for it ends.
+        self._start_deadline: float | None = None
         self._known_children = {p for p, _, ppid, _, _ in users.processes() if ppid == os.getpid()}
         self.preflight()
 
@@ -213,6 +213,11 @@ class WorkerChannel:
                 "environment from the system python3 somewhere readable, e.g. "
                 "`make VENV=/opt/course-venv ...`.")
 
+    @property
+    def awaiting_start(self) -> bool:
+        """Whether a worker was launched and its answer to ping is not yet read."""
+        return self._start_deadline is not None
+
     def launch(self) -> None:
         """Start a worker's process without waiting for it, so that several workers (one per
         group of files, see ``grading.connect``) start at once, on other cores, while the grader
@@ -263,11 +268,10 @@ class WorkerChannel:
         self.req_w, self.rep_r = req_w, rep_r
         WorkerChannel.live.add(self.proc.pid)
         self.reader = protocol.FrameReader(rep_r)
-        self.started_at = time.monotonic()
-        self.awaiting_start = True
+        self._start_deadline = time.monotonic() + STARTUP_SECONDS
         try:  # a frame this small fits the pipe's buffer: the write never waits for the worker
             protocol.write_frame(self.req_w, protocol.pack_frame({"op": "ping", "id": 0}, []),
-                                 self.started_at + STARTUP_SECONDS)
+                                 self._start_deadline)
         except protocol.ProtocolError:
             pass  # it died at once: _await_start says so
 
@@ -275,11 +279,11 @@ class WorkerChannel:
         """Wait for the answer to ``ping``. Start-up (an interpreter, numpy, the week's packages)
         is the grader's time, not the student's: it is waited for generously, so that the first
         call's deadline measures the student's code alone."""
-        if not self.awaiting_start:
+        deadline, self._start_deadline = self._start_deadline, None
+        if deadline is None:
             return
-        self.awaiting_start = False
         try:
-            header, buffers = self.reader.read(self.started_at + STARTUP_SECONDS)
+            header, buffers = self.reader.read(deadline)
             self.worker_status = _status(header, buffers)
         except protocol.ProtocolError as e:
             self._fail(f"did not start: {e}")
@@ -416,7 +420,7 @@ class WorkerChannel:
             except OSError:
                 pass
         proc = self.proc
-        self.awaiting_start = False
+        self._start_deadline = None
         users.send(proc.pid, signal.SIGKILL)
         try:
             code = proc.wait(timeout=10)
